@@ -1,0 +1,41 @@
+"""nbgrader configuration of the classification-losses course.
+
+The repository root is the course directory: ``source/`` (instructor notebooks), ``release/``
+(student versions, committed), ``submitted/``, ``autograded/``, ``feedback/`` and the gradebook.
+"""
+
+c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
+
+c.CourseDirectory.course_id = "classification-losses"
+c.CourseDirectory.root = "."
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+c.CourseDirectory.assignment_id = ""
+
+# Student stubs keep the `def NAME(...):` line and docstring; only the body between the
+# BEGIN/END SOLUTION markers is replaced.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# One slow or endless cell must not take the whole notebook down with it: each cell has its
+# own budget, and a timed-out cell is interrupted so the following test cells still run.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+c.Execute.startup_timeout = 60
+c.Execute.allow_errors = True
+
+# nbgrader scores any stderr output in a test cell as a failure. A correct answer that triggers
+# a harmless NumPy warning must not lose points, so warnings are silenced in graded kernels
+# (the hidden tests additionally route the student's stderr to stdout while calling them).
+c.Execute.extra_arguments = [
+    "--HistoryManager.hist_file=:memory:",
+    "--IPKernelApp.exec_lines=import warnings as _w; _w.simplefilter('ignore'); del _w",
+]
+
+# Output that floods a notebook (a print in a loop) is cut rather than stored whole.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60
+
+# Late submissions: no automatic penalty inside nbgrader; the report applies the course policy.
+c.AssignLatePenalties.penalty_type = "none"
+
+c.Exchange.assignment_dir = "."
