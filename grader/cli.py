@@ -1,0 +1,41 @@
+"""The ``grader`` command line: one sub-command per pipeline step.
+
+Each step lives in its own module and exposes a click command; this module only assembles them,
+so ``grader --help`` reads like the pipeline: release, grade, ci, feedback, report.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# (module, attribute) of each sub-command, in pipeline order. Imported lazily so that
+# `grader --help` and a single command stay quick to start.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "release": ("grader.release", "release_command"),
+    "grade": ("grader.grade.command", "grade_command"),
+    "ci": ("grader.grade.ci", "ci_command"),
+    "feedback": ("grader.feedback", "feedback_command"),
+    "report": ("grader.report.command", "report_command"),
+    "example": ("grader.example", "example_command"),
+}
+
+
+class PipelineGroup(click.Group):
+    """A click group that imports each sub-command's module only when it is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name]
+        return getattr(importlib.import_module(module), attribute)
+
+
+@click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="grader")
+def main() -> None:
+    """Release, grade and report the classification-losses course (nbgrader inside)."""

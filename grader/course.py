@@ -1,0 +1,113 @@
+"""The course directory: where things are, and nbgrader configured for it.
+
+Every command works on one course directory (the repository root by default). This module is
+the single place that knows its layout and loads ``nbgrader_config.py`` from it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+CONFIG_FILE = "nbgrader_config.py"
+
+
+class CourseError(Exception):
+    """A problem with the course directory or an argument that names something in it."""
+
+
+def find_course_root(start: str | os.PathLike | None = None) -> Path:
+    """Return the nearest directory at or above ``start`` that holds ``nbgrader_config.py``.
+
+    Raises
+    ------
+    CourseError
+        If no such directory exists.
+    """
+    here = Path(start or os.getcwd()).resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    raise CourseError(
+        f"no {CONFIG_FILE} found in {here} or any parent directory; "
+        "run this from the course directory or pass --course DIR"
+    )
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course directory.
+
+    Parameters
+    ----------
+    root : Path
+        The directory holding ``nbgrader_config.py``, ``source/`` and ``release/``.
+    """
+
+    root: Path
+
+    @classmethod
+    def find(cls, start: str | os.PathLike | None = None) -> Course:
+        """The course containing ``start`` (default: the working directory)."""
+        return cls(find_course_root(start))
+
+    @property
+    def source(self) -> Path:
+        return self.root / "source"
+
+    @property
+    def release(self) -> Path:
+        return self.root / "release"
+
+    @property
+    def submitted(self) -> Path:
+        return self.root / "submitted"
+
+    @property
+    def autograded(self) -> Path:
+        return self.root / "autograded"
+
+    @property
+    def feedback(self) -> Path:
+        return self.root / "feedback"
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "gradebook.db"
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.db_path}"
+
+    def assignments(self) -> list[str]:
+        """Names of the assignments authored in ``source/``, sorted."""
+        if not self.source.is_dir():
+            return []
+        return sorted(
+            p.name for p in self.source.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))
+        )
+
+    def check_assignment(self, name: str) -> str:
+        """Return ``name`` if it is an assignment of this course, else raise a helpful error."""
+        known = self.assignments()
+        if name not in known:
+            raise CourseError(
+                f"unknown assignment {name!r}: {self.source} has "
+                + (", ".join(repr(a) for a in known) if known else "no assignments")
+            )
+        return name
+
+    def source_notebooks(self, assignment: str) -> list[Path]:
+        """The instructor notebooks of ``assignment``, sorted by name."""
+        return sorted((self.source / self.check_assignment(assignment)).glob("*.ipynb"))
+
+    def config(self) -> Config:
+        """nbgrader's configuration for this course, rooted at :attr:`root`."""
+        config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        config.CourseDirectory.db_url = self.db_url
+        return config

@@ -1,0 +1,77 @@
+"""``grader grade``: grade a whole class, with progress and a final table."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from grader.course import Course, CourseError
+from grader.grade.kernel import Limits
+from grader.grade.record import FAILED, Outcome
+from grader.grade.run import Settings, grade_assignment
+
+
+def outcome_table(outcomes: list[Outcome], title: str) -> Table:
+    """A rich table with one row per submission: score, status and why."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("student")
+    table.add_column("score", justify="right")
+    table.add_column("%", justify="right")
+    table.add_column("status")
+    table.add_column("notes", overflow="fold", max_width=70)
+    for o in outcomes:
+        share = f"{100 * o.score / o.max_score:.0f}" if o.max_score else "-"
+        style = {"failed": "red", "partial": "yellow"}.get(o.status, "green")
+        table.add_row(o.student, f"{o.score:g}/{o.max_score:g}", share,
+                      f"[{style}]{o.status}[/]", "; ".join(o.reasons))
+    return table
+
+
+@click.command("grade")
+@click.argument("assignment")
+@click.option("--submissions", type=click.Path(path_type=Path), default=None,
+              help="DIR/<student>/ASSIGNMENT/*.ipynb, or an LMS zip export "
+                   "(default: submitted/ in the course directory).")
+@click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1,
+              show_default=True, help="Notebooks executed at the same time.")
+@click.option("--cell-timeout", type=click.IntRange(min=1), default=None,
+              help="Seconds a cell may run (default: Execute.timeout in nbgrader_config.py).")
+@click.option("--memory-mb", type=click.IntRange(min=256), default=Limits.memory_mb,
+              show_default=True, help="Memory limit of each grading kernel.")
+@click.option("--course", "course_dir", type=click.Path(file_okay=False), default=None,
+              help="Course directory (default: the one containing the working directory).")
+def grade_command(assignment: str, submissions: Path | None, workers: int,
+                  cell_timeout: int | None, memory_mb: int, course_dir: str | None) -> None:
+    """Grade every submission of ASSIGNMENT into nbgrader's gradebook.
+
+    Exits 0 when every submission was graded, 1 with the list of those that could not be.
+    """
+    console = Console(stderr=True)
+    settings = Settings(workers=workers, cell_timeout=cell_timeout,
+                        limits=Limits(memory_mb=memory_mb))
+    progress = Progress(TextColumn("grading {task.description}"), BarColumn(),
+                        MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                        transient=True)
+    task = progress.add_task(assignment, total=None)
+    try:
+        course = Course.find(course_dir)
+        with progress:
+            outcomes = grade_assignment(
+                course, assignment, submissions, settings,
+                on_start=lambda n: progress.update(task, total=n),
+                on_done=lambda o: progress.advance(task),
+            )
+    except CourseError as error:
+        raise click.ClickException(str(error)) from error
+    Console().print(outcome_table(outcomes, f"{assignment}: {len(outcomes)} submissions"))
+    failed = [o for o in outcomes if o.status == FAILED]
+    if failed:
+        console.print(f"[red]{len(failed)} submission(s) could not be graded:[/]")
+        for o in failed:
+            console.print(f"  {o.student}: {'; '.join(o.reasons)}")
+        raise SystemExit(1)

@@ -1,0 +1,150 @@
+"""The single writer: scores into nbgrader's gradebook, files into ``autograded/``.
+
+Everything that writes runs in the grading process, one submission at a time, through
+nbgrader's own ``SaveAutoGrades`` and ``AssignLatePenalties``, so that formgrader and
+``nbgrader export`` see exactly what ``nbgrader autograde`` would have written. Re-grading
+updates the same rows (one set of scores per student) and keeps manual grades.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
+from nbgrader.utils import parse_utc
+from sqlalchemy import text
+from traitlets.config import Config
+
+from grader.course import Course, CourseError
+from grader.grade.discover import Submission
+
+RECORD_FILE = ".grading.json"
+GRADED, PARTIAL, FAILED = "graded", "partial", "failed"
+
+
+@dataclass
+class Outcome:
+    """What happened to one submission: written next to its autograded notebooks."""
+
+    student: str
+    assignment: str
+    status: str = GRADED
+    score: float = 0.0
+    max_score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    suspicious: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    graded_at: str = ""
+
+    def degrade(self, status: str, reason: str) -> None:
+        """Record ``reason`` and lower the status to ``status`` (failed beats partial)."""
+        self.reasons.append(reason)
+        order = (GRADED, PARTIAL, FAILED)
+        if order.index(status) > order.index(self.status):
+            self.status = status
+
+
+def notebook_names(course: Course, assignment: str) -> list[str]:
+    """Notebook names of ``assignment`` as the gradebook knows them (set by ``release``)."""
+    with Gradebook(course.db_url) as gb:
+        try:
+            return [nb.name for nb in gb.find_assignment(assignment).notebooks]
+        except MissingEntry:
+            raise CourseError(
+                f"assignment {assignment!r} is not in the gradebook; run `grader release` first"
+            ) from None
+
+
+class Recorder:
+    """Writes the results of one assignment's grading run.
+
+    Parameters
+    ----------
+    course : Course
+        The course directory.
+    assignment : str
+        The assignment being graded.
+    config : Config
+        The course's nbgrader configuration.
+    """
+
+    def __init__(self, course: Course, assignment: str, config: Config) -> None:
+        self.course = course
+        self.assignment = assignment
+        self.config = config
+        with Gradebook(course.db_url) as gb:
+            # Many concurrent readers (workers preparing notebooks) and this one writer.
+            gb.db.execute(text("PRAGMA journal_mode=WAL"))
+
+    def resources(self, submission: Submission, notebook: str) -> dict:
+        """The nbgrader resources describing ``notebook`` of ``submission``."""
+        return {
+            "nbgrader": {
+                "notebook": notebook,
+                "assignment": self.assignment,
+                "student": submission.student,
+                "db_url": self.course.db_url,
+            }
+        }
+
+    def open(self, submission: Submission) -> Outcome:
+        """Create or update the student and the submission row (with its timestamp)."""
+        timestamp = None
+        stamp_file = submission.directory / "timestamp.txt"
+        if stamp_file.is_file() and stamp_file.read_text().strip():
+            try:
+                timestamp = parse_utc(stamp_file.read_text().strip())
+            except ValueError:
+                pass
+        with Gradebook(self.course.db_url) as gb:
+            gb.update_or_create_student(submission.student)
+            extra = {"timestamp": timestamp} if timestamp else {}
+            gb.update_or_create_submission(self.assignment, submission.student, **extra)
+        return Outcome(submission.student, self.assignment)
+
+    def save(self, submission: Submission, notebook: str, nb: NotebookNode | None) -> None:
+        """Score one executed notebook; ``None`` scores every autograded cell 0."""
+        if nb is None:
+            with Gradebook(self.course.db_url) as gb:
+                graded = gb.find_submission_notebook(notebook, self.assignment, submission.student)
+                for grade in graded.grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+                gb.db.commit()
+            return
+        resources = self.resources(submission, notebook)
+        for step in (SaveAutoGrades, AssignLatePenalties, CheckCellMetadata):
+            nb, resources = step(config=self.config).preprocess(nb, resources)
+
+    def close(self, submission: Submission, outcome: Outcome,
+              executed: dict[str, NotebookNode]) -> Outcome:
+        """Total the scores, then replace ``autograded/<student>/<assignment>/`` in one move."""
+        with Gradebook(self.course.db_url) as gb:
+            graded = gb.find_submission(self.assignment, submission.student)
+            outcome.score, outcome.max_score = float(graded.score), float(graded.max_score)
+        outcome.graded_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        final = self.course.autograded / submission.student / self.assignment
+        final.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}-", dir=final.parent))
+        try:
+            for item in submission.directory.iterdir():
+                if item.is_file() and item.suffix != ".ipynb":
+                    shutil.copy2(item, staging / item.name)
+            for name, nb in executed.items():
+                nbformat.write(nb, staging / f"{name}.ipynb")
+            (staging / RECORD_FILE).write_text(json.dumps(asdict(outcome), indent=2))
+            if final.exists():
+                shutil.rmtree(final)
+            staging.rename(final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return outcome

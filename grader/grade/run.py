@@ -1,0 +1,191 @@
+"""Grade every submission of an assignment: prepare, execute in parallel, record.
+
+The grading process prepares each submission just before a worker is free for it (nbgrader's
+sanitizing needs the gradebook), workers execute notebooks in fresh kernels, and results come
+back here to be written one at a time. One submission's failure is recorded and never stops
+the others.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+
+from grader.course import Course
+from grader.grade.discover import Submission, find_submissions, unpack_zip
+from grader.grade.kernel import Limits
+from grader.grade.record import FAILED, PARTIAL, Outcome, Recorder, notebook_names
+from grader.grade.sanitize import DamagedNotebook, read_notebook, sanitize
+from grader.grade.scheduler import Scheduler
+from grader.grade.worker import mark_unexecuted
+
+
+@dataclass
+class Settings:
+    """How to grade.
+
+    Parameters
+    ----------
+    workers : int
+        Notebooks executed at once (default: one per CPU core).
+    cell_timeout : int or None
+        Seconds a cell may run before it is interrupted (default: ``nbgrader_config.py``).
+    limits : Limits
+        Resource limits of each grading kernel.
+    deadline : float
+        Seconds after which a whole notebook's execution is stopped.
+    """
+
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    cell_timeout: int | None = None
+    limits: Limits = field(default_factory=Limits)
+    deadline: float = 1800.0
+
+
+@dataclass
+class _InFlight:
+    submission: Submission
+    outcome: Outcome
+    started: float
+    pending: int = 0
+    executed: dict[str, NotebookNode] = field(default_factory=dict)
+    prepared: dict[str, NotebookNode] = field(default_factory=dict)
+
+
+def resolve_submissions(course: Course, assignment: str, given: Path | None,
+                        scratch: Path) -> list[Submission]:
+    """The submissions found at ``given`` (a directory or an LMS zip; default ``submitted/``)."""
+    root = Path(given) if given is not None else course.submitted
+    if root.is_file() and root.suffix.lower() == ".zip":
+        root = unpack_zip(root, assignment, notebook_names(course, assignment), scratch)
+    return find_submissions(root, assignment)
+
+
+def grade_assignment(
+    course: Course,
+    assignment: str,
+    submissions: Path | None = None,
+    settings: Settings | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> list[Outcome]:
+    """Grade every submission of ``assignment`` into the gradebook and ``autograded/``.
+
+    Parameters
+    ----------
+    course : Course
+        The course directory.
+    assignment : str
+        The assignment to grade.
+    submissions : Path, optional
+        ``<dir>/<student>/<assignment>/*.ipynb`` or an LMS zip (default ``submitted/``).
+    settings : Settings, optional
+        Workers, timeouts and limits.
+    on_done : callable, optional
+        Called with each submission's :class:`Outcome` as soon as it is recorded.
+    on_start : callable, optional
+        Called once with the number of submissions found, before grading starts.
+
+    Returns
+    -------
+    list of Outcome
+        One per submission, sorted by student.
+
+    Raises
+    ------
+    CourseError
+        For an unknown assignment, a missing or empty submissions directory, or a bad zip.
+    """
+    settings = settings or Settings()
+    course.check_assignment(assignment)
+    names = notebook_names(course, assignment)
+    config = course.config()
+    if settings.cell_timeout is not None:
+        config.Execute.timeout = settings.cell_timeout
+    recorder = Recorder(course, assignment, config)
+    instructor_files = _instructor_files(course, assignment)
+    outcomes: list[Outcome] = []
+    in_flight: dict[str, _InFlight] = {}
+
+    def finish(state: _InFlight) -> None:
+        state.outcome.seconds = round(time.perf_counter() - state.started, 3)
+        outcome = recorder.close(state.submission, state.outcome, state.executed)
+        outcomes.append(outcome)
+        del in_flight[state.submission.student]
+        if on_done:
+            on_done(outcome)
+
+    def jobs(found: list[Submission]) -> Iterator[tuple[Any, dict[str, Any]]]:
+        for submission in found:
+            state = _InFlight(submission, recorder.open(submission), time.perf_counter())
+            in_flight[submission.student] = state
+            for name in names:
+                job = _prepare(state, name, recorder, config)
+                if job is not None:
+                    state.pending += 1
+                    yield (submission.student, name), {**job, "files": instructor_files}
+            if state.pending == 0:
+                finish(state)
+
+    def on_result(key: tuple[str, str], result: dict[str, Any]) -> None:
+        student, name = key
+        state = in_flight[student]
+        if result.get("notebook") is not None:
+            nb = nbformat.reads(result["notebook"], as_version=4)
+        else:
+            nb = state.prepared[name]
+            mark_unexecuted(nb, result["reason"])
+        if result.get("reason"):
+            state.outcome.degrade(PARTIAL, f"{name}.ipynb: {result['reason']}")
+        recorder.save(state.submission, name, nb)
+        state.executed[name] = nb
+        state.pending -= 1
+        if state.pending == 0:
+            finish(state)
+
+    with tempfile.TemporaryDirectory(prefix="grader-zip-") as scratch:
+        found = resolve_submissions(course, assignment, submissions, Path(scratch))
+        if on_start:
+            on_start(len(found))
+        scheduler = Scheduler(str(course.root), settings.limits, settings.workers,
+                              deadline=settings.deadline)
+        scheduler.run(jobs(found), on_result)
+    return sorted(outcomes, key=lambda o: o.student)
+
+
+def _prepare(state: _InFlight, name: str, recorder: Recorder, config: Any) -> dict | None:
+    """Read and sanitize one notebook; on failure record a zero and return None."""
+    submission, outcome = state.submission, state.outcome
+    path = submission.notebook(name)
+    if not path.exists():
+        outcome.reasons.append(f"{name}.ipynb was not submitted (scored 0)")
+        recorder.save(submission, name, None)
+        return None
+    try:
+        nb = read_notebook(path)
+        prepared = sanitize(nb, recorder.resources(submission, name), config)
+    except DamagedNotebook as error:
+        outcome.degrade(FAILED, f"{error} (scored 0)")
+        recorder.save(submission, name, None)
+        return None
+    outcome.messages.extend(f"{name}.ipynb: {m}" for m in prepared.messages)
+    state.prepared[name] = prepared.notebook
+    return {"notebook": nbformat.writes(prepared.notebook)}
+
+
+def _instructor_files(course: Course, assignment: str) -> dict[str, bytes]:
+    """Data files the instructor ships with the assignment (everything but notebooks)."""
+    root = course.source / assignment
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in root.rglob("*")
+        if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts
+    }

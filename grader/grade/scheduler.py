@@ -1,0 +1,160 @@
+"""Run notebook executions in parallel worker processes, one fresh process per submission.
+
+Workers are forked from a forkserver that has already imported the heavy modules, so a fresh
+process costs milliseconds; each worker boots its kernel as soon as it exists, and the
+scheduler keeps ``prestart`` spare workers booting so that kernel start-up overlaps with the
+execution of other submissions. A job that outlives its deadline is killed with its kernel.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from grader.grade.kernel import Limits
+from grader.grade.worker import worker_main
+
+PRELOAD = ["grader.grade.worker"]
+
+
+@dataclass
+class _Worker:
+    process: multiprocessing.process.BaseProcess
+    conn: Connection
+    key: Any = None
+    deadline: float = field(default=float("inf"))
+
+    def finish(self, grace: float = 0.0) -> None:
+        """Let the worker exit by itself for ``grace`` seconds, then kill it and its kernel."""
+        self.process.join(timeout=grace)
+        if self.process.is_alive():
+            # The kernel runs in a session of its own: end its process group too.
+            for pid in (*_children(self.process.pid), self.process.pid):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            self.process.join(timeout=5)
+        self.conn.close()
+
+
+def _children(pid: int | None) -> list[int]:
+    """Process ids of the direct children of ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+class Scheduler:
+    """Execute jobs in at most ``workers`` fresh processes at once.
+
+    Parameters
+    ----------
+    course_root : str
+        The course directory (workers load its nbgrader configuration).
+    limits : Limits
+        Resource limits for every grading kernel.
+    workers : int
+        Number of notebooks executed at the same time.
+    prestart : int
+        Spare workers kept booting their kernel ahead of need.
+    deadline : float
+        Seconds after which a job's worker and kernel are killed.
+    """
+
+    def __init__(
+        self,
+        course_root: str,
+        limits: Limits,
+        workers: int,
+        prestart: int = 1,
+        deadline: float = 1800.0,
+    ) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        self.course_root = course_root
+        self.limits = limits
+        self.workers = workers
+        self.prestart = max(0, prestart)
+        self.deadline = deadline
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(PRELOAD)
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(
+            target=worker_main, args=(child, self.course_root, self.limits), daemon=True
+        )
+        process.start()
+        child.close()
+        return _Worker(process, parent)
+
+    def run(
+        self,
+        jobs: Iterator[tuple[Any, dict[str, Any]]],
+        on_result: Callable[[Any, dict[str, Any]], None],
+    ) -> None:
+        """Execute every ``(key, job)`` from ``jobs``; call ``on_result(key, result)`` for each.
+
+        ``jobs`` is consumed lazily, one job each time a worker becomes free, so the caller can
+        prepare a submission just before it is executed. ``on_result`` runs in this process,
+        one call at a time: it is the single place that writes results.
+        """
+        spare: list[_Worker] = []
+        busy: dict[Connection, _Worker] = {}
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(busy) < self.workers:
+                    try:
+                        key, job = next(jobs)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    worker = spare.pop(0) if spare else self._spawn()
+                    worker.key, worker.deadline = key, time.monotonic() + self.deadline
+                    worker.conn.send(job)
+                    busy[worker.conn] = worker
+                if not exhausted:
+                    while len(spare) < self.prestart:
+                        spare.append(self._spawn())
+                if not busy:
+                    break
+                timeout = max(0.0, min(w.deadline for w in busy.values()) - time.monotonic())
+                for conn in wait(list(busy), timeout=timeout):
+                    worker = busy.pop(conn)
+                    try:
+                        result = conn.recv()
+                    except (EOFError, OSError):
+                        code = worker.process.exitcode
+                        result = {"notebook": None,
+                                  "reason": f"grading worker exited unexpectedly (code {code})"}
+                    worker.finish(grace=5.0)
+                    on_result(worker.key, result)
+                now = time.monotonic()
+                for conn, worker in list(busy.items()):
+                    if worker.deadline <= now:
+                        del busy[conn]
+                        worker.finish()
+                        on_result(worker.key, {
+                            "notebook": None,
+                            "reason": f"grading did not finish within {self.deadline:.0f} s; "
+                                      "the kernel was stopped",
+                        })
+        finally:
+            for worker in spare:
+                try:
+                    worker.conn.send(None)
+                except (OSError, ValueError):
+                    pass
+                worker.finish(grace=5.0)
+            for worker in busy.values():
+                worker.finish()

@@ -1,0 +1,113 @@
+"""Execute one sanitized notebook in a fresh, limited kernel (runs in a child process).
+
+A worker process is started ahead of need: it launches its kernel at once, so the kernel boots
+while other submissions are still being executed, then waits for one job, executes it, sends
+back the executed notebook as JSON and exits. The kernel never outlives its worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_core.utils import run_sync
+from nbclient.exceptions import DeadKernelError
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute, IgnorePattern, LimitOutput
+from traitlets.config import Config
+
+from grader.grade.kernel import LimitedKernelManager, Limits, kernel_env
+
+KERNEL_DIED = "KernelDied"
+
+
+def mark_unexecuted(nb: NotebookNode, reason: str) -> int:
+    """Give every graded code cell that did not run an error output; return how many."""
+    marked = 0
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            continue
+        if cell.get("execution_count") is None and not cell.get("outputs"):
+            cell.outputs = [
+                nbformat.v4.new_output(
+                    "error", ename=KERNEL_DIED, evalue=reason,
+                    traceback=[f"{KERNEL_DIED}: {reason}"],
+                )
+            ]
+            marked += 1
+    return marked
+
+
+def execute(nb: NotebookNode, km: LimitedKernelManager, workdir: str, config: Config) -> str | None:
+    """Run every cell of ``nb`` in the started kernel ``km``; return why it stopped early, if so."""
+    resources: dict[str, Any] = {"metadata": {"path": workdir}}
+    reason = None
+    try:
+        Execute(config=config).preprocess(nb, resources, km=km)
+    except DeadKernelError as error:
+        reason = f"the kernel died while executing the notebook ({error or 'no reply'})"
+    except Exception as error:  # nbclient raises several kinds; none may stop the batch
+        reason = f"execution stopped: {type(error).__name__}: {error}"
+    if reason:
+        mark_unexecuted(nb, reason)
+    for step in (IgnorePattern, ClearMetadataPreprocessor, LimitOutput):
+        nb, resources = step(config=config).preprocess(nb, resources)
+    return reason
+
+
+def worker_main(conn: Connection, course_root: str, limits: Limits) -> None:
+    """Body of a worker process: boot a kernel, take one job from ``conn``, answer, exit."""
+    os.setpgrp()  # the parent can end this worker and its kernel together
+    from grader.course import Course
+
+    config = Course(Path(course_root)).config()
+    workdir = tempfile.mkdtemp(prefix="grader-run-")
+    km = LimitedKernelManager(kernel_name="python3", command_prefix=limits.prefix())
+    started = time.perf_counter()
+    try:
+        run_sync(km.start_kernel)(
+            extra_arguments=list(config.Execute.get("extra_arguments", [])),
+            cwd=workdir,
+            env=kernel_env(),
+        )
+        job = conn.recv()
+        if job is None:  # the run ended before this worker was needed
+            return
+        for name, data in job.get("files", {}).items():
+            target = Path(workdir, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        nb = nbformat.reads(job["notebook"], as_version=4)
+        began = time.perf_counter()
+        reason = execute(nb, km, workdir, config)
+        conn.send(
+            {
+                "notebook": nbformat.writes(nb),
+                "reason": reason,
+                "seconds": time.perf_counter() - began,
+                "boot_seconds": began - started,
+            }
+        )
+    except EOFError:
+        pass
+    except Exception as error:  # reported to the parent, which records the submission as failed
+        try:
+            conn.send({"notebook": None, "reason": f"grading worker failed: {error!r}"})
+        except (OSError, ValueError):
+            pass
+    finally:
+        try:
+            run_sync(km.shutdown_kernel)(now=True)
+        except Exception:
+            pass
+        shutil.rmtree(workdir, ignore_errors=True)
+        conn.close()
+

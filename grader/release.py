@@ -1,0 +1,69 @@
+"""Release: generate the student version of each assignment with nbgrader.
+
+``nbgrader generate_assignment`` strips solutions and hidden tests, records every graded cell in
+the gradebook (the autograder restores test cells from there) and writes ``release/``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import click
+from nbgrader.converters import GenerateAssignment
+from nbgrader.coursedir import CourseDirectory
+
+from grader.course import Course, CourseError
+
+
+def release(course: Course, assignments: Sequence[str] = ()) -> list[str]:
+    """Generate ``release/<assignment>/`` for the named assignments (default: all).
+
+    Parameters
+    ----------
+    course : Course
+        The course directory.
+    assignments : sequence of str
+        Assignment names; empty means every assignment in ``source/``.
+
+    Returns
+    -------
+    list of str
+        The assignments released.
+
+    Raises
+    ------
+    CourseError
+        If a name is not an assignment of the course, or nbgrader fails on one.
+    """
+    names = [course.check_assignment(a) for a in assignments] or course.assignments()
+    if not names:
+        raise CourseError(f"no assignments to release: {course.source} has no notebooks")
+    config = course.config()
+    for name in names:
+        config.CourseDirectory.assignment_id = name
+        coursedir = CourseDirectory(config=config)
+        app = GenerateAssignment(coursedir=coursedir, config=config)
+        app.force = True
+        app.create_assignment = True
+        app.log.setLevel(logging.WARNING)
+        try:
+            app.start()
+        except Exception as error:  # nbgrader raises its own and plain exceptions alike
+            raise CourseError(f"nbgrader could not release {name!r}: {error}") from error
+    return names
+
+
+@click.command("release")
+@click.argument("assignments", nargs=-1)
+@click.option("--course", "course_dir", type=click.Path(file_okay=False), default=None,
+              help="Course directory (default: the one containing the working directory).")
+def release_command(assignments: tuple[str, ...], course_dir: str | None) -> None:
+    """Release every assignment, or the named ASSIGNMENTS, into release/."""
+    try:
+        course = Course.find(course_dir)
+        names = release(course, assignments)
+    except CourseError as error:
+        raise click.ClickException(str(error)) from error
+    for name in names:
+        click.echo(f"released {name} -> {course.release / name}")
