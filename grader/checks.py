@@ -1,0 +1,496 @@
+"""Check helpers for the hidden tests: call student code safely, coerce, compare, explain.
+
+Every helper raises :class:`AssertionError` with a message meant for the student: which function
+and which output, expected versus got shape, the worst entry and its error, and a hint. Messages
+quote single entries, never whole hidden inputs.
+
+Student functions are always called on deep copies of the test inputs (an in-place edit cannot
+corrupt a later comparison), with warnings silenced and standard error sent to standard output:
+nbgrader scores any stderr output of a test cell as a failure, and a harmless NumPy warning from
+a correct answer must not cost points.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import os
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from grader import gradcheck
+
+
+@contextlib.contextmanager
+def quiet(swallow_stdout: bool = False) -> Iterator[None]:
+    """Silence warnings and send stderr to stdout (or swallow both) for the duration.
+
+    Parameters
+    ----------
+    swallow_stdout : bool
+        Discard printed output too; used where a student function is called many times.
+    """
+    out = io.StringIO() if swallow_stdout else sys.stdout
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(warnings.catch_warnings())
+        warnings.simplefilter("ignore")
+        stack.enter_context(np.errstate(all="ignore"))
+        stack.enter_context(contextlib.redirect_stderr(out))
+        if swallow_stdout:
+            stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(_fd2_to_fd1())
+        yield
+
+
+@contextlib.contextmanager
+def _fd2_to_fd1() -> Iterator[None]:
+    # Compiled code (BLAS, C extensions) writes to file descriptor 2 directly, past sys.stderr.
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(1, 2)
+    except (OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def call(func: Callable[..., Any], *args: Any, name: str, swallow_stdout: bool = False) -> Any:
+    """Call a student function on deep copies of `args`, quietly.
+
+    Parameters
+    ----------
+    func : callable
+        The student's function.
+    *args
+        Test inputs; never passed directly.
+    name : str
+        The function's name, for messages.
+    swallow_stdout : bool
+        Discard anything it prints.
+
+    Returns
+    -------
+    object
+        Whatever `func` returns.
+
+    Raises
+    ------
+    AssertionError
+        If `func` raises (the original exception is chained).
+    """
+    args = copy.deepcopy(args)
+    try:
+        with quiet(swallow_stdout):
+            return func(*args)
+    except (Exception, SystemExit) as exc:
+        hint = ""
+        if isinstance(exc, NotImplementedError):
+            hint = " Replace the `raise NotImplementedError()` line with your code."
+        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}.{hint}") from exc
+
+
+def as_float(value: Any, what: str) -> float:
+    """Coerce a returned scalar (float, int, numpy scalar, size-1 array) to a Python float.
+
+    Parameters
+    ----------
+    value : object
+        The returned value.
+    what : str
+        What it is, e.g. ``"the loss returned by svm_loss_naive"``.
+
+    Returns
+    -------
+    float
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception:  # exotic objects whose conversion fails
+        arr = np.asarray(None)
+    if arr.size != 1 or not (np.issubdtype(arr.dtype, np.number)):
+        shape = f" of shape {arr.shape}" if arr.dtype != object else ""
+        raise AssertionError(
+            f"{what} should be a single number; got {type(value).__name__}{shape}."
+            + (" Did you forget to average over the samples?" if arr.size > 1 else "")
+        )
+    if np.iscomplexobj(arr):
+        raise AssertionError(f"{what} should be a real number; got {value!r}.")
+    return float(arr.reshape(()))
+
+
+def as_array(value: Any, what: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """Coerce a returned array (any memory order, any real dtype) to float64 of a given shape.
+
+    Parameters
+    ----------
+    value : object
+        The returned value.
+    what : str
+        What it is, e.g. ``"dW returned by svm_loss_naive"``.
+    shape : tuple of int
+        The required shape; no broadcasting is accepted.
+
+    Returns
+    -------
+    ndarray
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        arr = np.asarray(None)
+    if not (np.issubdtype(arr.dtype, np.number)) or np.iscomplexobj(arr):
+        raise AssertionError(f"{what} should be a real array; got {type(value).__name__}.")
+    if arr.shape != tuple(shape):
+        raise AssertionError(f"{what} has shape {arr.shape}; expected shape {tuple(shape)}.")
+    return np.array(arr, dtype=np.float64)
+
+
+def unpack_pair(result: Any, name: str, first: str = "loss", second: str = "grad") -> tuple:
+    """Split a ``(first, second)`` return value, explaining what is wrong if it is not one.
+
+    Parameters
+    ----------
+    result : object
+        What the student's function returned.
+    name : str
+        The function's name.
+    first, second : str
+        Names of the two expected outputs.
+
+    Returns
+    -------
+    tuple
+        The two outputs, unconverted.
+    """
+    expected = f"{name} should return a pair ({first}, {second})"
+    if isinstance(result, (tuple, list)) and len(result) == 2:
+        return result[0], result[1]
+    if result is None:
+        raise AssertionError(f"{expected}; it returned None. Is a `return` statement missing?")
+    if isinstance(result, (tuple, list)):
+        raise AssertionError(f"{expected}; it returned {len(result)} values.")
+    raise AssertionError(f"{expected}; it returned a single {type(result).__name__}.")
+
+
+def _index(idx: Sequence[int]) -> str:
+    return "[" + ", ".join(str(int(i)) for i in idx) + "]"
+
+
+def assert_finite(got: ArrayLike, what: str, hint: str = "") -> None:
+    """Require every value to be finite, naming the first offending entry.
+
+    Parameters
+    ----------
+    got : array_like
+        Values to check.
+    what : str
+        What they are.
+    hint : str
+        Appended to the message.
+    """
+    got = np.asarray(got, dtype=np.float64)
+    bad = ~np.isfinite(got)
+    if bad.any():
+        first = np.argwhere(bad)[0] if got.ndim else ()
+        at = f" (first at entry {_index(first)}: {got[tuple(first)]})" if got.ndim else ""
+        raise AssertionError(
+            f"{what} contains {int(bad.sum())} non-finite value(s){at}. {hint}".rstrip()
+        )
+
+
+def assert_close(
+    got: ArrayLike,
+    expected: ArrayLike,
+    what: str,
+    rtol: float = 1e-7,
+    atol: float = 1e-12,
+    hint: str = "",
+) -> None:
+    """Compare an array with the expected one: shape, finiteness, then values.
+
+    An entry passes when ``|got - expected| <= atol + rtol * |expected|``.
+
+    Parameters
+    ----------
+    got : array_like
+        The student's (already coerced) values.
+    expected : array_like
+        Reference values.
+    what : str
+        What is compared, e.g. ``"softmax(S) for S of shape (5, 3)"``.
+    rtol, atol : float
+        Tolerances.
+    hint : str
+        Appended to a failure message.
+    """
+    got = np.asarray(got, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if got.shape != expected.shape:
+        raise AssertionError(f"{what}: got shape {got.shape}, expected {expected.shape}. {hint}")
+    if np.isfinite(expected).all():
+        assert_finite(got, what, hint)
+    with np.errstate(all="ignore"):
+        err = np.abs(got - expected)
+        bad = ~(err <= atol + rtol * np.abs(expected))
+        bad &= ~((got == expected) | (np.isnan(got) & np.isnan(expected)))
+    if not bad.any():
+        return
+    score = np.where(bad, np.nan_to_num(err, nan=np.inf), -1.0)
+    idx = np.unravel_index(int(np.argmax(score)), got.shape)
+    at = f" at entry {_index(idx)}" if got.ndim else ""
+    rel = gradcheck.rel_error(got[idx], expected[idx])
+    raise AssertionError(
+        f"{what}: wrong value{at}: expected {expected[idx]:.10g}, got {got[idx]:.10g} "
+        f"(abs error {err[idx]:.2e}, rel error {rel:.2e}); "
+        f"{int(bad.sum())} of {got.size} value(s) outside tolerance "
+        f"(rtol={rtol:g}, atol={atol:g}). {hint}".rstrip()
+    )
+
+
+def assert_gradient(
+    f: gradcheck.Objective,
+    x: ArrayLike,
+    analytic: ArrayLike,
+    what: str,
+    tol: float = 1e-5,
+    hint: str = "",
+) -> None:
+    """Check a gradient against central differences of `f`, naming the worst entry.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> float``, the loss the gradient should belong to (the reference definition).
+    x : array_like
+        Point of the check.
+    analytic : array_like
+        The student's gradient, already coerced to the shape of `x`.
+    what : str
+        What is checked, e.g. ``"dW of svm_loss_naive (N=7, D=5, C=3, reg=0.1)"``.
+    tol : float
+        Largest accepted relative error.
+    hint : str
+        Appended to a failure message.
+    """
+    result = gradcheck.gradient_check(f, x, analytic)
+    if not result.passed(tol):
+        raise AssertionError(
+            f"{what} disagrees with the numerical gradient {result.describe()}. {hint}".rstrip()
+        )
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
+    return type(a) is type(b) and (a == b or a != a and b != b)  # NaN equals NaN here
+
+
+def assert_untouched(
+    func: Callable[..., Any], *args: Any, name: str, arg_names: Sequence[str]
+) -> None:
+    """Require that calling `func` leaves its arguments exactly as they were.
+
+    Parameters
+    ----------
+    func : callable
+        The student's function.
+    *args
+        Test inputs (copied; the copies are what `func` receives).
+    name : str
+        The function's name.
+    arg_names : sequence of str
+        Names of the arguments, for messages.
+    """
+    before = copy.deepcopy(args)
+    work = copy.deepcopy(args)
+    try:
+        with quiet():
+            func(*work)
+    except (Exception, SystemExit) as exc:
+        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}.") from exc
+    for arg_name, old, new in zip(arg_names, before, work, strict=True):
+        if _same(old, new):
+            continue
+        detail = ""
+        if isinstance(old, np.ndarray) and np.shape(new) == old.shape and old.ndim:
+            diff = np.argwhere(~((old == new) | ((old != old) & (new != new))))
+            if len(diff):
+                i = tuple(diff[0])
+                detail = f" (entry {_index(i)} was {old[i]!r}, is now {new[i]!r})"
+        raise AssertionError(
+            f"{name} changed its argument {arg_name} in place{detail}. The caller's data must "
+            f"stay as it was: write `{arg_name} = {arg_name} - m` rather than "
+            f"`{arg_name} -= m`, or work on `{arg_name}.copy()`."
+        )
+
+
+def count_trace_events(func: Callable[..., Any], *args: Any) -> int:
+    """Number of Python-level ``call`` and ``line`` trace events of one call ``func(*args)``.
+
+    The call runs quietly on deep copies; any previously installed tracer is restored.
+
+    Parameters
+    ----------
+    func : callable
+        Function to trace.
+    *args
+        Its inputs.
+
+    Returns
+    -------
+    int
+    """
+    args = copy.deepcopy(args)
+    count = 0
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal count
+        if event in ("call", "line"):
+            count += 1
+        return tracer
+
+    previous = sys.gettrace()
+    with quiet(swallow_stdout=True):
+        sys.settrace(tracer)
+        try:
+            func(*args)
+        finally:
+            sys.settrace(previous)
+    return count
+
+
+def assert_loop_free(
+    func: Callable[..., Any],
+    small: tuple,
+    large: tuple,
+    name: str,
+    sizes: tuple[str, str] = ("a small problem", "a large problem"),
+    slack: int = 5,
+) -> None:
+    """Require that the Python code `func` runs does not grow with the problem size.
+
+    Python-level trace events (function calls and executed lines) are counted for a small and
+    a large problem. Loops, comprehensions, ``np.vectorize`` and calls to a looping helper
+    all execute more lines on the larger problem; array operations do not.
+
+    Parameters
+    ----------
+    func : callable
+        The student's function.
+    small, large : tuple
+        Arguments of the two problems.
+    name : str
+        The function's name.
+    sizes : tuple of str
+        Descriptions of the two problems, e.g. ``("N=4, C=3", "N=64, C=16")``.
+    slack : int
+        Extra events tolerated on the large problem (data-dependent branches).
+    """
+    call(func, *small, name=name, swallow_stdout=True)  # warm-up: imports, caches
+    call(func, *large, name=name, swallow_stdout=True)
+    try:
+        n_small = count_trace_events(func, *small)
+        n_large = count_trace_events(func, *large)
+    except (Exception, SystemExit) as exc:
+        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}.") from exc
+    if n_large > n_small + slack:
+        raise AssertionError(
+            f"{name} is not loop-free: it executed {n_small} Python lines and calls for "
+            f"{sizes[0]} but {n_large} for {sizes[1]}. A loop over samples or classes, a "
+            "comprehension, np.vectorize or a call to the naive version all grow with the "
+            "data; express the computation with whole-array operations instead."
+        )
+
+
+def best_time(
+    func: Callable[..., Any], *args: Any, repeats: int = 5, budget: float = 0.5,
+    good_enough: float = 0.0,
+) -> float:
+    """Best wall-clock time of up to `repeats` quiet calls of ``func(*args)``, in seconds.
+
+    Stops early once the total time spent exceeds `budget` or a call is faster than
+    `good_enough`. Arguments are copied before each call, outside the timed region.
+
+    Parameters
+    ----------
+    func : callable
+        Function to time.
+    *args
+        Its inputs.
+    repeats : int
+        Largest number of calls.
+    budget : float
+        Seconds after which no further call is started.
+    good_enough : float
+        Stop as soon as a call takes at most this long.
+
+    Returns
+    -------
+    float
+    """
+    best = np.inf
+    start = time.perf_counter()
+    for _ in range(repeats):
+        work = copy.deepcopy(args)
+        with quiet(swallow_stdout=True):
+            t0 = time.perf_counter()
+            func(*work)
+            best = min(best, time.perf_counter() - t0)
+        if best <= good_enough or time.perf_counter() - start > budget:
+            break
+    return float(best)
+
+
+def assert_fast(
+    func: Callable[..., Any],
+    reference: Callable[..., Any],
+    args: tuple,
+    name: str,
+    factor: float = 10.0,
+    grace: float = 0.005,
+) -> None:
+    """Require `func` to be within ``factor`` times the reference's best time (plus `grace`).
+
+    Best-of-k timings on the same input: generous enough for any vectorized answer on a busy
+    machine, far below a Python loop over the samples.
+
+    Parameters
+    ----------
+    func : callable
+        The student's function.
+    reference : callable
+        The reference solution.
+    args : tuple
+        The common input.
+    name : str
+        The function's name.
+    factor : float
+        Allowed slowdown relative to the reference.
+    grace : float
+        Absolute allowance in seconds, for timer and scheduler noise.
+    """
+    t_ref = best_time(reference, *args, repeats=7, budget=0.15)
+    limit = factor * t_ref + grace
+    try:
+        t_student = best_time(func, *args, repeats=5, budget=0.6, good_enough=limit)
+    except (Exception, SystemExit) as exc:
+        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}.") from exc
+    if t_student > limit:
+        raise AssertionError(
+            f"{name} is too slow: best of several runs took {t_student * 1e3:.1f} ms where a "
+            f"vectorized solution takes about {t_ref * 1e3:.1f} ms (limit {limit * 1e3:.1f} ms). "
+            "Replace Python loops over the samples by whole-array operations."
+        )

@@ -1,0 +1,339 @@
+"""Hidden tests of the ``cross_entropy`` assignment, one function per graded item.
+
+Each item calls the student's objects through :mod:`grader.checks`, returns None on success and
+raises AssertionError with a teaching message otherwise. Inputs come from fixed-seed generators,
+so a grade never depends on chance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from grader import checks, reference
+
+Func = Callable[..., object]
+
+STABLE_SIGMOID = (
+    "For large |z| never take exp of a large positive number: use exp(-|z|), which is at most 1, "
+    "and pick the formula 1/(1+e^-z) or e^z/(1+e^z) by the sign of z."
+)
+SHIFT = "Subtract each row's maximum from S before exponentiating; softmax does not change."
+LOG_DOMAIN = (
+    "Work with logarithms: log(sigma(z)) = -softplus(-z) and log softmax(S) = "
+    "S - max - log(sum(exp(S - max))) stay finite where sigma or softmax itself rounds to 0."
+)
+GRAD_HINT = "The gradient is of the MEAN loss: did you divide by N?"
+
+
+def _rng(k: int) -> np.random.Generator:
+    return np.random.default_rng(1000 + k)
+
+
+def _labels(rng: np.random.Generator, n: int, c: int) -> np.ndarray:
+    return rng.integers(0, c, size=n)
+
+
+def _scores(k: int, n: int, c: int, scale: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
+    rng = _rng(k)
+    return scale * rng.standard_normal((n, c)), _labels(rng, n, c)
+
+
+# ---- sigmoid -------------------------------------------------------------------------------
+
+def sigmoid_values(sigmoid: Func) -> None:
+    """``sigmoid`` agrees with ``1/(1+e^-z)`` for moderate logits."""
+    fixed = [0.0, 1.0, -1.0, 2.5, -2.5, 10.0, -10.0]
+    z = np.concatenate([fixed, 4.0 * _rng(1).standard_normal(25)])
+    got = checks.as_array(checks.call(sigmoid, z, name="sigmoid"), "sigmoid(z)", z.shape)
+    checks.assert_close(
+        got, reference.sigmoid(z), f"sigmoid(z) for z of shape {z.shape}",
+        hint="sigma(z) = 1 / (1 + exp(-z)); note the minus sign (the seed's formula has a typo).",
+    )
+
+
+def sigmoid_stable(sigmoid: Func) -> None:
+    """``sigmoid`` is finite and correct for ``|z|`` up to 1e4."""
+    big = np.array([1e4, 1000.0, 746.0, 710.0, 100.0, 40.0])
+    z = np.concatenate([big, -big, _rng(2).uniform(-1e4, 1e4, 10)])
+    got = checks.as_array(checks.call(sigmoid, z, name="sigmoid"), "sigmoid(z)", z.shape)
+    checks.assert_close(
+        got, reference.sigmoid(z), "sigmoid(z) for logits up to |z| = 1e4", hint=STABLE_SIGMOID
+    )
+
+
+def sigmoid_shapes(sigmoid: Func) -> None:
+    """``sigmoid`` keeps the shape of 0-d, 1-d and 2-d inputs."""
+    rng = _rng(3)
+    for z in (np.array(0.3), rng.standard_normal(1), rng.standard_normal(7),
+              rng.standard_normal((4, 3))):
+        what = f"sigmoid(z) for z of shape {z.shape}"
+        got = checks.as_array(checks.call(sigmoid, z, name="sigmoid"), what, z.shape)
+        checks.assert_finite(got, what)
+
+
+def sigmoid_untouched(sigmoid: Func) -> None:
+    """``sigmoid`` does not modify its argument."""
+    z = 5.0 * _rng(4).standard_normal(12)
+    checks.assert_untouched(sigmoid, z, name="sigmoid", arg_names=["z"])
+
+
+# ---- softmax -------------------------------------------------------------------------------
+
+def _check_softmax(softmax: Func, S: np.ndarray, what: str, hint: str = "") -> None:
+    got = checks.as_array(checks.call(softmax, S, name="softmax"), what, S.shape)
+    checks.assert_close(got, reference.softmax(S), what, hint=hint)
+
+
+def softmax_values(softmax: Func) -> None:
+    """``softmax`` agrees with the definition for moderate scores."""
+    for k, (n, c) in enumerate([(5, 3), (8, 6)]):
+        S, _ = _scores(10 + k, n, c)
+        _check_softmax(softmax, S, f"softmax(S) for S of shape {S.shape}",
+                       "Each ROW is normalised: sum over axis=1 with keepdims=True.")
+
+
+def softmax_stable(softmax: Func) -> None:
+    """``softmax`` is finite and correct for scores up to +-1e4."""
+    S = np.vstack([
+        [1e4, 1e4 - 1.0, -1e4, 0.0],
+        [-1e4, -1e4, -1e4, -1e4],
+        [1e4, 1e4, 1e4, 1e4 - 2.0],
+        _rng(12).uniform(-1e4, 1e4, (5, 4)),
+    ])
+    _check_softmax(softmax, S, "softmax(S) for scores up to +-1e4", SHIFT)
+
+
+def softmax_shapes(softmax: Func) -> None:
+    """``softmax`` handles N=1, C=2 and a large C: shape (N, C), rows summing to 1."""
+    for k, (n, c) in enumerate([(1, 5), (6, 2), (3, 1000)]):
+        S, _ = _scores(15 + k, n, c)
+        what = f"softmax(S) for S of shape {S.shape}"
+        got = checks.as_array(checks.call(softmax, S, name="softmax"), what, S.shape)
+        checks.assert_finite(got, what)
+        checks.assert_close(got.sum(axis=1), np.ones(n), f"row sums of {what}", rtol=1e-9,
+                            hint="Normalise along axis=1, keeping dims so it broadcasts.")
+
+
+def softmax_untouched(softmax: Func) -> None:
+    """``softmax`` does not modify its argument."""
+    S, _ = _scores(19, 6, 4)
+    checks.assert_untouched(softmax, S, name="softmax", arg_names=["S"])
+
+
+# ---- binary cross-entropy ------------------------------------------------------------------
+
+def _bce_case(k: int, n: int, soft: bool = False, scale: float = 3.0):
+    rng = _rng(20 + k)
+    z = scale * rng.standard_normal(n)
+    t = rng.uniform(0, 1, n) if soft else rng.integers(0, 2, n).astype(np.float64)
+    return z, t
+
+
+BCE_CASES = [(1, False), (8, False), (20, True)]
+NAME_BCE = "binary_cross_entropy"
+
+
+def _run_bce(bce: Func, z: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray, str]:
+    what = f"{NAME_BCE}(z, t) with N={z.size}"
+    loss, dz = checks.unpack_pair(checks.call(bce, z, t, name=NAME_BCE), NAME_BCE, "loss", "dz")
+    return (checks.as_float(loss, f"the loss of {what}"),
+            checks.as_array(dz, f"dz of {what}", z.shape), what)
+
+
+def bce_loss(binary_cross_entropy: Func) -> None:
+    """The loss equals ``mean(softplus(z) - t z)`` (binary and soft targets)."""
+    for k, (n, soft) in enumerate(BCE_CASES):
+        z, t = _bce_case(k, n, soft)
+        loss, _, what = _run_bce(binary_cross_entropy, z, t)
+        checks.assert_close(loss, reference.binary_cross_entropy(z, t)[0], f"the loss of {what}",
+                            hint="loss = mean(-t log sigma(z) - (1 - t) log(1 - sigma(z))).")
+
+
+def bce_gradient(binary_cross_entropy: Func) -> None:
+    """``dz`` matches the numerical gradient of the loss and ``(sigma(z) - t) / N``."""
+    for k, (n, soft) in enumerate(BCE_CASES):
+        z, t = _bce_case(k, n, soft)
+        _, dz, what = _run_bce(binary_cross_entropy, z, t)
+        checks.assert_gradient(lambda v, t=t: reference.binary_cross_entropy(v, t)[0], z, dz,
+                               f"dz of {what}", hint=GRAD_HINT)
+        checks.assert_close(dz, reference.binary_cross_entropy(z, t)[1], f"dz of {what}",
+                            hint=GRAD_HINT)
+
+
+def bce_stable(binary_cross_entropy: Func) -> None:
+    """Loss and gradient are finite and correct for logits up to ``|z|`` = 1e4."""
+    z = np.array([1e4, -1e4, 1e4, -1e4, 800.0, -800.0, 50.0, -50.0])
+    t = np.array([0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0])
+    loss, dz, what = _run_bce(binary_cross_entropy, z, t)
+    ref_loss, ref_dz = reference.binary_cross_entropy(z, t)
+    what = f"{what}, logits up to |z| = 1e4"
+    checks.assert_close(loss, ref_loss, f"the loss of {what}", hint=LOG_DOMAIN)
+    checks.assert_close(dz, ref_dz, f"dz of {what}", hint=STABLE_SIGMOID)
+
+
+def bce_shapes(binary_cross_entropy: Func) -> None:
+    """A single-number loss and ``dz`` of shape ``(N,)``, for N=1 and a larger N."""
+    for k, n in enumerate([1, 50]):
+        z, t = _bce_case(5 + k, n)
+        loss, dz, what = _run_bce(binary_cross_entropy, z, t)
+        checks.assert_finite(loss, f"the loss of {what}")
+        checks.assert_finite(dz, f"dz of {what}")
+
+
+def bce_untouched(binary_cross_entropy: Func) -> None:
+    """``binary_cross_entropy`` does not modify ``z`` or ``t``."""
+    z, t = _bce_case(8, 10)
+    checks.assert_untouched(binary_cross_entropy, z, t, name=NAME_BCE, arg_names=["z", "t"])
+
+
+# ---- softmax cross-entropy -----------------------------------------------------------------
+
+SCE_CASES = [(1, 3), (6, 2), (10, 5), (30, 10)]
+NAME_SCE = "softmax_cross_entropy"
+
+
+def _run_sce(sce: Func, S: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, str]:
+    what = f"{NAME_SCE}(S, y) with (N, C) = {S.shape}"
+    loss, dS = checks.unpack_pair(checks.call(sce, S, y, name=NAME_SCE), NAME_SCE, "loss", "dS")
+    return (checks.as_float(loss, f"the loss of {what}"),
+            checks.as_array(dS, f"dS of {what}", S.shape), what)
+
+
+def sce_loss(softmax_cross_entropy: Func) -> None:
+    """The loss equals ``mean(logsumexp(S_i) - S[i, y_i])``."""
+    for k, (n, c) in enumerate(SCE_CASES):
+        S, y = _scores(30 + k, n, c)
+        loss, _, what = _run_sce(softmax_cross_entropy, S, y)
+        checks.assert_close(loss, reference.softmax_cross_entropy(S, y)[0], f"the loss of {what}",
+                            hint="loss = mean over samples of -log softmax(S)[i, y_i].")
+
+
+def sce_gradient(softmax_cross_entropy: Func) -> None:
+    """``dS`` matches the numerical gradient and ``(softmax(S) - onehot(y)) / N``."""
+    for k, (n, c) in enumerate(SCE_CASES):
+        S, y = _scores(30 + k, n, c)
+        _, dS, what = _run_sce(softmax_cross_entropy, S, y)
+        checks.assert_gradient(lambda v, y=y: reference.softmax_cross_entropy(v, y)[0], S, dS,
+                               f"dS of {what}", hint=GRAD_HINT)
+        checks.assert_close(dS, reference.softmax_cross_entropy(S, y)[1], f"dS of {what}",
+                            hint="dS = (softmax(S) - onehot(y)) / N.")
+
+
+def sce_stable(softmax_cross_entropy: Func) -> None:
+    """Loss and gradient are finite and correct for scores up to +-1e4."""
+    S = np.vstack([
+        [1e4, 1e4 - 1.0, -1e4],
+        [-1e4, -1e4, -1e4],
+        [1e4, 0.0, -1e4],
+        _rng(40).uniform(-1e4, 1e4, (5, 3)),
+    ])
+    y = np.array([1, 2, 0, 0, 1, 2, 0, 1])
+    loss, dS, what = _run_sce(softmax_cross_entropy, S, y)
+    ref_loss, ref_dS = reference.softmax_cross_entropy(S, y)
+    what = f"{what}, scores up to +-1e4"
+    checks.assert_close(loss, ref_loss, f"the loss of {what}", hint=LOG_DOMAIN)
+    checks.assert_close(dS, ref_dS, f"dS of {what}", hint=SHIFT)
+
+
+def sce_shapes(softmax_cross_entropy: Func) -> None:
+    """A single-number loss and ``dS`` of shape ``(N, C)``, for N=1, C=2 and a large C."""
+    for k, (n, c) in enumerate([(1, 4), (7, 2), (5, 1000)]):
+        S, y = _scores(45 + k, n, c)
+        loss, dS, what = _run_sce(softmax_cross_entropy, S, y)
+        checks.assert_finite(loss, f"the loss of {what}")
+        checks.assert_finite(dS, f"dS of {what}")
+
+
+def sce_untouched(softmax_cross_entropy: Func) -> None:
+    """``softmax_cross_entropy`` does not modify ``S`` or ``y``."""
+    S, y = _scores(49, 6, 4)
+    checks.assert_untouched(softmax_cross_entropy, S, y, name=NAME_SCE, arg_names=["S", "y"])
+
+
+# ---- two classes ---------------------------------------------------------------------------
+
+def two_class_logit(two_class_logit: Func) -> None:
+    """``two_class_logit(S)`` is the logit z with ``sigma(z) == softmax(S)[:, 1]``."""
+    for k, n in enumerate([1, 9]):
+        S, _ = _scores(50 + k, n, 2)
+        what = f"two_class_logit(S) for S of shape {S.shape}"
+        got = checks.as_array(checks.call(two_class_logit, S, name="two_class_logit"), what, (n,))
+        checks.assert_close(got, reference.two_class_logit(S), what,
+                            hint="softmax of two scores depends only on S[:, 1] - S[:, 0].")
+
+
+def reduction(softmax_cross_entropy: Func, binary_cross_entropy: Func,
+              two_class_logit: Func) -> None:
+    """For C=2 the softmax loss is the binary loss of the logit, and so are the gradients."""
+    S, y = _scores(55, 9, 2)
+    z = checks.as_array(checks.call(two_class_logit, S, name="two_class_logit"),
+                        "two_class_logit(S)", (9,))
+    sce_l, dS, _ = _run_sce(softmax_cross_entropy, S, y)
+    bce_l, dz, _ = _run_bce(binary_cross_entropy, z, y.astype(np.float64))
+    hint = "For C = 2, -log softmax(S)[y] = BCE(sigma(S[:,1] - S[:,0]), y); see quiz 1."
+    checks.assert_close(sce_l, bce_l, "softmax_cross_entropy(S, y) compared with "
+                        "binary_cross_entropy(two_class_logit(S), y)", hint=hint)
+    checks.assert_close(dS[:, 1], dz, "dS[:, 1] compared with dz", hint=hint)
+    checks.assert_close(dS[:, 0], -dz, "dS[:, 0] compared with -dz", hint=hint)
+
+
+def affine_map(a: object, b: object) -> None:
+    """``softmax(a x + b)[1] == sigma(x)`` for every scalar x (any such a, b is right)."""
+    a = checks.as_array(a, "a", (2,))
+    b = checks.as_array(b, "b", (2,))
+    for x in (-8.0, -2.0, -0.5, 0.0, 0.7, 3.0, 9.0):
+        got = reference.softmax((a * x + b)[None, :])[0, 1]
+        checks.assert_close(
+            got, reference.sigmoid(x), f"softmax(a*x + b)[1] at x = {x}", atol=1e-9,
+            hint=f"With your a = {a.tolist()}, b = {b.tolist()}: softmax of two scores depends "
+            "only on their difference (a1 - a0) x + (b1 - b0), which must equal x.",
+        )
+
+
+def logit_gradients(logit_gradients: Func) -> None:
+    """Both gradients by value (scalars and arrays) and by numerical differentiation."""
+    name = "logit_gradients"
+    rng = _rng(60)
+    xs = np.concatenate([[-8.0, -0.5, 0.0, 2.0], 3.0 * rng.standard_normal(6)])
+    ys = np.concatenate([[1.0, 0.0, 1.0, 0.0], rng.integers(0, 2, 6).astype(np.float64)])
+    cases = [(float(x), float(y)) for x, y in zip(xs[:3], ys[:3], strict=True)] + [(xs, ys)]
+    for x, y in cases:
+        shape = np.shape(x)
+        what = f"{name}(x, y) for x = {x}" if not shape else f"{name}(x, y) for arrays of {shape}"
+        g_bce, g_mse = checks.unpack_pair(checks.call(logit_gradients, x, y, name=name), name,
+                                          "g_bce", "g_mse")
+        g_bce = checks.as_array(g_bce, f"g_bce of {what}", shape)
+        g_mse = checks.as_array(g_mse, f"g_mse of {what}", shape)
+        ref_bce, ref_mse = reference.logit_gradients(x, y)
+        checks.assert_close(g_bce, ref_bce, f"g_bce of {what}", hint="d/dx BCE = sigma(x) - y.")
+        checks.assert_close(g_mse, ref_mse, f"g_mse of {what}",
+                            hint="Chain rule: d/dx (sigma - y)^2 = 2 (sigma - y) sigma'(x).")
+
+    # The last case is the array one: differentiate the two definitions numerically there.
+    def bce(v: np.ndarray) -> float:
+        return float(np.sum(np.logaddexp(0.0, v) - ys * v))
+
+    def mse(v: np.ndarray) -> float:
+        return float(np.sum((reference.sigmoid(v) - ys) ** 2))
+
+    checks.assert_gradient(bce, xs, g_bce, f"g_bce of {what}")
+    checks.assert_gradient(mse, xs, g_mse, f"g_mse of {what}")
+
+
+def saturation_ratio(saturation_ratio: object) -> None:
+    """``|g_bce| / |g_mse|`` at ``y = 1, x = -8`` is about 1491."""
+    got = checks.as_float(saturation_ratio, "saturation_ratio")
+    checks.assert_close(got, reference.saturation_ratio(-8.0, 1.0), "saturation_ratio", rtol=2e-3,
+                        hint="The ratio |g_bce| / |g_mse| = 1 / (2 sigma(x) (1 - sigma(x))) "
+                        "at x = -8, y = 1.")
+
+
+def concave_threshold(x_star: object) -> None:
+    """``(sigma(x) - 1)^2`` is concave exactly for ``x < -ln 2``."""
+    got = checks.as_float(x_star, "x_star")
+    checks.assert_close(got, -math.log(2.0), "x_star", atol=1e-3, rtol=0.0,
+                        hint="Set the second derivative of (sigma(x) - 1)^2 to zero; it changes "
+                        "sign where sigma(x) = 1/3.")
