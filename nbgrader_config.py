@@ -7,7 +7,6 @@ The repository root is the course directory: ``source/`` (instructor notebooks),
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 
 c.CourseDirectory.course_id = "classification-losses"
-c.CourseDirectory.root = "."
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 c.CourseDirectory.assignment_id = ""
 

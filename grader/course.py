@@ -7,6 +7,7 @@ the single place that knows its layout and loads ``nbgrader_config.py`` from it.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,13 @@ class Course:
     """
 
     root: Path
+
+    def __post_init__(self) -> None:
+        # nbgrader creates a new gradebook by running the `alembic` script, which lives beside
+        # this interpreter; a virtualenv used without activating it lacks it on PATH.
+        bindir = os.path.dirname(sys.executable)
+        if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
 
     @classmethod
     def find(cls, start: str | os.PathLike | None = None) -> Course:

@@ -16,6 +16,17 @@ from nbgrader.coursedir import CourseDirectory
 from grader.course import Course, CourseError
 
 
+class _ErrorLog(logging.Handler):
+    """Collects nbgrader's error messages, which carry the reason a conversion failed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def release(course: Course, assignments: Sequence[str] = ()) -> list[str]:
     """Generate ``release/<assignment>/`` for the named assignments (default: all).
 
@@ -46,11 +57,15 @@ def release(course: Course, assignments: Sequence[str] = ()) -> list[str]:
         app = GenerateAssignment(coursedir=coursedir, config=config)
         app.force = True
         app.create_assignment = True
-        app.log.setLevel(logging.WARNING)
+        errors = _ErrorLog()
+        app.log.addHandler(errors)
         try:
             app.start()
         except Exception as error:  # nbgrader raises its own and plain exceptions alike
-            raise CourseError(f"nbgrader could not release {name!r}: {error}") from error
+            detail = "\n".join(errors.messages) or str(error)
+            raise CourseError(f"nbgrader could not release {name!r}:\n{detail}") from error
+        finally:
+            app.log.removeHandler(errors)
     return names
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
 from nbgrader.utils import parse_utc
 from sqlalchemy import text
+from sqlalchemy.exc import SAWarning
 from traitlets.config import Config
 
 from grader.course import Course, CourseError
@@ -105,7 +107,9 @@ class Recorder:
                 timestamp = parse_utc(stamp_file.read_text().strip())
             except ValueError:
                 pass
-        with Gradebook(self.course.db_url) as gb:
+        with Gradebook(self.course.db_url) as gb, warnings.catch_warnings():
+            # nbgrader's own autoflush chatter when it creates a submission's rows
+            warnings.simplefilter("ignore", SAWarning)
             gb.update_or_create_student(submission.student)
             extra = {"timestamp": timestamp} if timestamp else {}
             gb.update_or_create_submission(self.assignment, submission.student, **extra)
@@ -123,7 +127,7 @@ class Recorder:
             return
         resources = self.resources(submission, notebook)
         for step in (SaveAutoGrades, AssignLatePenalties, CheckCellMetadata):
-            nb, resources = step(config=self.config).preprocess(nb, resources)
+            nb, resources = step(config=self.config)(nb, resources)
 
     def close(self, submission: Submission, outcome: Outcome,
               executed: dict[str, NotebookNode]) -> Outcome:

@@ -56,6 +56,7 @@ class _InFlight:
     outcome: Outcome
     started: float
     pending: int = 0
+    dispatched: bool = False
     executed: dict[str, NotebookNode] = field(default_factory=dict)
     prepared: dict[str, NotebookNode] = field(default_factory=dict)
 
@@ -132,6 +133,7 @@ def grade_assignment(
                 if job is not None:
                     state.pending += 1
                     yield (submission.student, name), {**job, "files": instructor_files}
+            state.dispatched = True
             if state.pending == 0:
                 finish(state)
 
@@ -148,7 +150,7 @@ def grade_assignment(
         recorder.save(state.submission, name, nb)
         state.executed[name] = nb
         state.pending -= 1
-        if state.pending == 0:
+        if state.pending == 0 and state.dispatched:
             finish(state)
 
     with tempfile.TemporaryDirectory(prefix="grader-zip-") as scratch:

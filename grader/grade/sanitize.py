@@ -92,7 +92,7 @@ def sanitize(nb: NotebookNode, resources: dict, config: Config) -> Sanitized:
     try:
         for step in STEPS:
             try:
-                nb, resources = step(config=config, log=log).preprocess(nb, resources)
+                nb, resources = step(config=config, log=log)(nb, resources)
             except Exception as error:
                 raise DamagedNotebook(
                     f"{resources['nbgrader']['notebook']}.ipynb: nbgrader could not repair it "

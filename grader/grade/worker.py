@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import time
 from multiprocessing.connection import Connection
@@ -59,7 +60,7 @@ def execute(nb: NotebookNode, km: LimitedKernelManager, workdir: str, config: Co
     if reason:
         mark_unexecuted(nb, reason)
     for step in (IgnorePattern, ClearMetadataPreprocessor, LimitOutput):
-        nb, resources = step(config=config).preprocess(nb, resources)
+        nb, resources = step(config=config)(nb, resources)
     return reason
 
 
@@ -77,6 +78,9 @@ def worker_main(conn: Connection, course_root: str, limits: Limits) -> None:
             extra_arguments=list(config.Execute.get("extra_arguments", [])),
             cwd=workdir,
             env=kernel_env(),
+            # The kernel's own log lines are not the student's output.
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         job = conn.recv()
         if job is None:  # the run ended before this worker was needed
