@@ -1,0 +1,153 @@
+"""``grader ci``: grade one notebook anywhere, for a CI job or an autograder platform.
+
+The notebook is graded in a scratch copy of the course (its own gradebook, made by releasing
+the assignment there), so the instructor's gradebook is never touched. Results are written in
+Gradescope's ``results.json`` schema plus a Markdown summary; the exit status says whether the
+notebook could be graded, not whether the student passed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+
+from grader.course import Course, CourseError
+from grader.grade.record import FAILED, Outcome
+from grader.grade.results import ItemResult, item_results
+from grader.grade.run import Settings, grade_assignment
+from grader.release import release
+
+STUDENT = "student"
+EXIT_GRADED, EXIT_NOT_GRADED = 0, 1
+
+
+def infer_assignment(course: Course, notebook: Path) -> str:
+    """The assignment that has a notebook named like ``notebook``."""
+    owners = [a for a in course.assignments() if (course.source / a / notebook.name).exists()]
+    if len(owners) != 1:
+        names = ", ".join(course.assignments())
+        raise CourseError(
+            f"cannot tell which assignment {notebook.name} belongs to "
+            f"(assignments: {names}); pass --assignment"
+        )
+    return owners[0]
+
+
+def grade_one(course: Course, notebook: Path, assignment: str,
+              settings: Settings) -> tuple[Outcome, list[ItemResult]]:
+    """Grade ``notebook`` as the only submission of ``assignment`` in a scratch course."""
+    if not notebook.is_file():
+        raise CourseError(f"notebook {notebook} does not exist")
+    expected = [p.name for p in course.source_notebooks(assignment)]
+    if notebook.name not in expected:
+        raise CourseError(
+            f"{notebook.name} is not a notebook of {assignment!r} (expected one of {expected})"
+        )
+    with tempfile.TemporaryDirectory(prefix="grader-ci-") as tmp:
+        scratch = Course(Path(tmp))
+        shutil.copy2(course.root / "nbgrader_config.py", scratch.root / "nbgrader_config.py")
+        shutil.copytree(course.source / assignment, scratch.source / assignment)
+        release(scratch, [assignment])
+        target = scratch.submitted / STUDENT / assignment
+        target.mkdir(parents=True)
+        shutil.copy2(notebook, target / notebook.name)
+        [outcome] = grade_assignment(scratch, assignment, settings=settings)
+        items = item_results(scratch.db_url, scratch.autograded / STUDENT / assignment,
+                             assignment, STUDENT)
+    return outcome, items
+
+
+def gradescope_results(outcome: Outcome, items: list[ItemResult]) -> dict:
+    """Gradescope's ``results.json``: a total and one test per graded item."""
+    tests = []
+    for item in items:
+        entry = {
+            "name": f"{item.notebook}: {item.grade_id}",
+            "max_score": item.max_score,
+            "visibility": "visible",
+        }
+        if item.manual:
+            entry.update(score=item.score or 0.0, status="failed" if item.score == 0 else None,
+                         output="Written answer: graded by the teaching staff."
+                         if item.score is None else "Written answer.")
+            entry = {k: v for k, v in entry.items() if v is not None}
+        else:
+            entry.update(score=item.score or 0.0,
+                         status="passed" if item.status == "passed" else "failed",
+                         output=item.message or ("" if item.status == "passed" else "failed"))
+        tests.append(entry)
+    output = f"Graded: {outcome.status}."
+    if outcome.reasons:
+        output += " " + " ".join(outcome.reasons)
+    return {"score": outcome.score, "output": output, "tests": tests,
+            "extra_data": {"status": outcome.status, "max_score": outcome.max_score}}
+
+
+def markdown_summary(outcome: Outcome, items: list[ItemResult], title: str) -> str:
+    """A Markdown table of the items, fit for a CI job summary."""
+    icon = {"passed": "✅", "failed": "❌", "partial": "🟡", "pending": "⏳"}
+    lines = [f"### {title}: {outcome.score:g} / {outcome.max_score:g}", ""]
+    if outcome.reasons:
+        lines += [f"> {reason}" for reason in outcome.reasons] + [""]
+    lines += ["| item | points | result |", "| --- | ---: | --- |"]
+    for item in items:
+        score = "pending" if item.score is None else f"{item.score:g}"
+        why = (item.message or "").replace("|", "\\|").replace("\n", " ")[:300]
+        lines.append(f"| {item.grade_id} | {score} / {item.max_score:g} | "
+                     f"{icon[item.status]} {item.status}{': ' + why if why else ''} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file, so no half file is ever left."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(tmp, path)
+
+
+@click.command("ci")
+@click.argument("notebook", type=click.Path(path_type=Path))
+@click.option("--assignment", default=None,
+              help="Assignment of the notebook (default: inferred from its file name).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Where to write results.json (default: next to the notebook).")
+@click.option("--summary", type=click.Path(path_type=Path), default=None,
+              help="Where to write the Markdown summary (default: results.md beside --out; "
+                   "also appended to $GITHUB_STEP_SUMMARY when set).")
+@click.option("--cell-timeout", type=click.IntRange(min=1), default=None,
+              help="Seconds a cell may run (default: nbgrader_config.py).")
+@click.option("--course", "course_dir", type=click.Path(file_okay=False), default=None,
+              help="Course directory (default: the one containing the working directory).")
+def ci_command(notebook: Path, assignment: str | None, out: Path | None, summary: Path | None,
+               cell_timeout: int | None, course_dir: str | None) -> None:
+    """Grade one NOTEBOOK and write Gradescope-style results.json and a Markdown summary.
+
+    Exit status: 0 graded (whatever the score), 1 could not be graded, 2 bad arguments.
+    """
+    try:
+        course = Course.find(course_dir)
+        assignment = assignment and course.check_assignment(assignment) or \
+            infer_assignment(course, notebook)
+        outcome, items = grade_one(course, notebook.resolve(), assignment,
+                                   Settings(workers=1, cell_timeout=cell_timeout))
+    except CourseError as error:
+        click.echo(f"Error: {error}", err=True)
+        raise SystemExit(2) from error
+    out = out or notebook.resolve().parent / "results.json"
+    summary = summary or out.parent / "results.md"
+    text = markdown_summary(outcome, items, f"{assignment} ({notebook.name})")
+    write_atomic(out, json.dumps(gradescope_results(outcome, items), indent=2) + "\n")
+    write_atomic(summary, text)
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as handle:
+            handle.write(text)
+    click.echo(text)
+    click.echo(f"results: {out}")
+    raise SystemExit(EXIT_NOT_GRADED if outcome.status == FAILED else EXIT_GRADED)
