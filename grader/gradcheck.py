@@ -53,11 +53,11 @@ class GradCheck:
         return bool(self.max_rel_error <= tol)
 
     def describe(self) -> str:
-        """One line naming the worst entry, e.g. ``entry [2, 1]: analytic 0.5, numeric 0.25``."""
+        """One line naming the worst entry, e.g. ``at entry [2, 1]: analytic 0.5, numeric 0.25``."""
         if self.directional:
             where = f"along random direction #{self.index[0]}"
         else:
-            where = "entry [" + ", ".join(str(i) for i in self.index) + "]"
+            where = "at entry [" + ", ".join(str(i) for i in self.index) + "]"
         return (
             f"{where}: analytic {self.analytic:.6g}, numeric {self.numeric:.6g} "
             f"(relative error {self.max_rel_error:.2e})"

@@ -32,7 +32,7 @@ CASES = [
 ]
 SHAPE_CASES = [(1, 1, 2, 0.5, 1.0, 0.0), (1, 3, 7, 0.5, 1.0, 0.1), (30, 4, 2, 0.5, 1.0, 0.0)]
 SMALL, LARGE = (4, 3, 3, 0.5, 1.0, 0.1), (64, 8, 16, 0.5, 1.0, 0.1)
-SPEED = (5000, 64, 10, 0.01, 1.0, 0.1)
+SPEED = (4000, 8, 5, 0.01, 1.0, 0.1)
 
 SVM_HINT = (
     "For each sample, every class j != y_i with margin s_j - s_{y_i} + 1 > 0 adds x_i to "
