@@ -14,17 +14,7 @@ from nbgrader.converters import GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
 
 from grader.course import Course, CourseError
-
-
-class _ErrorLog(logging.Handler):
-    """Collects nbgrader's error messages, which carry the reason a conversion failed."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+from grader.logcapture import Capture
 
 
 def release(course: Course, assignments: Sequence[str] = ()) -> list[str]:
@@ -57,7 +47,7 @@ def release(course: Course, assignments: Sequence[str] = ()) -> list[str]:
         app = GenerateAssignment(coursedir=coursedir, config=config)
         app.force = True
         app.create_assignment = True
-        errors = _ErrorLog()
+        errors = Capture(logging.ERROR)
         app.log.addHandler(errors)
         try:
             app.start()

@@ -24,6 +24,8 @@ from nbgrader.preprocessors import (
 )
 from traitlets.config import Config
 
+from grader.logcapture import Capture
+
 STEPS = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
 
 
@@ -37,15 +39,6 @@ class Sanitized:
 
     notebook: NotebookNode
     messages: list[str] = field(default_factory=list)
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
 
 
 def read_notebook(path: Path) -> NotebookNode:
@@ -85,7 +78,7 @@ def sanitize(nb: NotebookNode, resources: dict, config: Config) -> Sanitized:
     DamagedNotebook
         If nbgrader cannot repair the notebook.
     """
-    collect = _Collect()
+    collect = Capture(logging.WARNING)
     log = logging.getLogger(f"grader.sanitize.{id(collect)}")
     log.propagate = False
     log.addHandler(collect)
