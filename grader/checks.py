@@ -154,7 +154,7 @@ def as_array(value: Any, what: str, shape: tuple[int, ...]) -> NDArray[np.float6
         raise AssertionError(f"{what} should be a real array; got {type(value).__name__}.")
     if arr.shape != tuple(shape):
         raise AssertionError(f"{what} has shape {arr.shape}; expected shape {tuple(shape)}.")
-    return np.array(arr, dtype=np.float64)
+    return np.array(arr, dtype=np.float64, order="C")  # our own copy, whatever its layout
 
 
 def unpack_pair(result: Any, name: str, first: str = "loss", second: str = "grad") -> tuple:
