@@ -11,9 +11,15 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import List, Unicode
+
+if TYPE_CHECKING:
+    from grader.grade.zygote import ForkedKernel
+
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class Limits:
 def kernel_env() -> dict[str, str]:
     """Environment of a grading kernel: the grader's own, with single-threaded math libraries."""
     env = dict(os.environ)
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    for name in THREAD_VARIABLES:
         env[name] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     # Jupyter's own noise (e.g. the unencrypted-TCP notice) must not reach a cell's stderr.
@@ -64,11 +70,30 @@ def kernel_env() -> dict[str, str]:
 
 
 class LimitedKernelManager(AsyncKernelManager):
-    """An ``AsyncKernelManager`` whose kernel command runs behind a prefix (``prlimit …``)."""
+    """An ``AsyncKernelManager`` for grading kernels.
+
+    The kernel is either a pre-forked warm child (:attr:`forked`, limits applied by the child
+    itself) or a new process started behind :attr:`command_prefix` (``prlimit …``).
+    """
 
     command_prefix = List(Unicode(), help="Command placed before the kernel's argv.").tag(
         config=True
     )
+    forked: ForkedKernel | None = None
+    limits: Limits = Limits()
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        # jupyter_client's documented hook for launching kernels differently.
+        if self.forked is None:
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+        provisioner = self.provisioner
+        assert provisioner is not None
+        cwd = str(kw.get("cwd") or os.getcwd())
+        self.forked.launch(kernel_cmd, cwd, dict(kw.get("env") or os.environ), self.limits)
+        provisioner.process = self.forked
+        provisioner.pid = provisioner.pgid = self.forked.pid
+        provisioner.cwd = cwd
+        self._reconcile_connection_info(provisioner.connection_info)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command = super().format_kernel_cmd(extra_arguments)

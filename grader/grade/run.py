@@ -42,12 +42,15 @@ class Settings:
         Resource limits of each grading kernel.
     deadline : float
         Seconds after which a whole notebook's execution is stopped.
+    warm : bool
+        Fork each kernel from a template that has the heavy modules imported already.
     """
 
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     cell_timeout: int | None = None
     limits: Limits = field(default_factory=Limits)
     deadline: float = 1800.0
+    warm: bool = True
 
 
 @dataclass
@@ -158,7 +161,8 @@ def grade_assignment(
         if on_start:
             on_start(len(found))
         scheduler = Scheduler(str(course.root), settings.limits, settings.workers,
-                              deadline=settings.deadline)
+                              deadline=settings.deadline, warm=settings.warm,
+                              preload=list(config.Grading.get("preload", [])))
         scheduler.run(jobs(found), on_result)
     return sorted(outcomes, key=lambda o: o.student)
 

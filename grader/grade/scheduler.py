@@ -12,15 +12,16 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from grader.grade.kernel import Limits
+from grader.grade.kernel import THREAD_VARIABLES, Limits
 from grader.grade.worker import worker_main
 
-PRELOAD = ["grader.grade.worker"]
+# Imported once by the forkserver, inherited by every worker and its warm kernel.
+PRELOAD = ["grader.grade.worker", "ipykernel.kernelapp", "numpy"]
 
 
 @dataclass
@@ -68,6 +69,10 @@ class Scheduler:
         Spare workers kept booting their kernel ahead of need.
     deadline : float
         Seconds after which a job's worker and kernel are killed.
+    warm : bool
+        Fork kernels from the warm template (see :mod:`grader.grade.zygote`).
+    preload : sequence of str
+        More modules for the template to import (the course's heavy imports).
     """
 
     def __init__(
@@ -77,6 +82,8 @@ class Scheduler:
         workers: int,
         prestart: int = 1,
         deadline: float = 1800.0,
+        warm: bool = True,
+        preload: Sequence[str] = (),
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -85,13 +92,18 @@ class Scheduler:
         self.workers = workers
         self.prestart = max(0, prestart)
         self.deadline = deadline
+        self.warm = warm
+        # The template imports NumPy: its thread pools must be sized before that happens.
+        for name in THREAD_VARIABLES:
+            os.environ[name] = "1"
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(PRELOAD)
+        self._context.set_forkserver_preload([*PRELOAD, *preload])
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=worker_main, args=(child, self.course_root, self.limits), daemon=True
+            target=worker_main, args=(child, self.course_root, self.limits, self.warm),
+            daemon=True,
         )
         process.start()
         child.close()

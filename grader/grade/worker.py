@@ -25,6 +25,7 @@ from nbgrader.preprocessors import Execute, IgnorePattern, LimitOutput
 from traitlets.config import Config
 
 from grader.grade.kernel import LimitedKernelManager, Limits, kernel_env
+from grader.grade.zygote import ForkedKernel
 
 KERNEL_DIED = "KernelDied"
 
@@ -64,14 +65,21 @@ def execute(nb: NotebookNode, km: LimitedKernelManager, workdir: str, config: Co
     return reason
 
 
-def worker_main(conn: Connection, course_root: str, limits: Limits) -> None:
-    """Body of a worker process: boot a kernel, take one job from ``conn``, answer, exit."""
+def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool = True) -> None:
+    """Body of a worker process: boot a kernel, take one job from ``conn``, answer, exit.
+
+    With ``warm``, the kernel is forked from this process (see :mod:`grader.grade.zygote`)
+    before anything here starts a thread; otherwise it is a new process behind ``prlimit``.
+    """
     os.setpgrp()  # the parent can end this worker and its kernel together
+    forked = ForkedKernel() if warm else None
     from grader.course import Course
 
     config = Course(Path(course_root)).config()
     workdir = tempfile.mkdtemp(prefix="grader-run-")
-    km = LimitedKernelManager(kernel_name="python3", command_prefix=limits.prefix())
+    km = LimitedKernelManager(kernel_name="python3",
+                              command_prefix=[] if warm else limits.prefix())
+    km.forked, km.limits = forked, limits
     started = time.perf_counter()
     try:
         run_sync(km.start_kernel)(
@@ -112,6 +120,8 @@ def worker_main(conn: Connection, course_root: str, limits: Limits) -> None:
             run_sync(km.shutdown_kernel)(now=True)
         except Exception:
             pass
+        if forked is not None and forked.poll() is None and not km.has_kernel:
+            forked.cancel()
         shutil.rmtree(workdir, ignore_errors=True)
         conn.close()
 
