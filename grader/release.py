@@ -61,14 +61,27 @@ def release(course: Course, assignments: Sequence[str] = ()) -> list[str]:
 
 @click.command("release")
 @click.argument("assignments", nargs=-1)
+@click.option("--check", is_flag=True,
+              help="Change nothing; exit 1 if release/ is out of date with source/ or "
+                   "contains a line of a solution or hidden test.")
 @click.option("--course", "course_dir", type=click.Path(file_okay=False), default=None,
               help="Course directory (default: the one containing the working directory).")
-def release_command(assignments: tuple[str, ...], course_dir: str | None) -> None:
+def release_command(assignments: tuple[str, ...], check: bool, course_dir: str | None) -> None:
     """Release every assignment, or the named ASSIGNMENTS, into release/."""
+    from grader.author import check_release
+
     try:
         course = Course.find(course_dir)
-        names = release(course, assignments)
+        if not check:
+            for name in release(course, assignments):
+                click.echo(f"released {name} -> {course.release / name}")
+            return
+        names = [course.check_assignment(a) for a in assignments] or course.assignments()
+        problems = [p for name in names for p in check_release(course, name)]
     except CourseError as error:
         raise click.ClickException(str(error)) from error
-    for name in names:
-        click.echo(f"released {name} -> {course.release / name}")
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        raise SystemExit(1)
+    click.echo(f"release/ is up to date and leaks nothing ({', '.join(names)})")

@@ -1,0 +1,70 @@
+"""Shared fixtures: scratch copies of the course, released, to grade real notebooks in."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.course import Course
+from grader.release import release
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = ("cross_entropy", "svm_hinge")
+
+
+def make_course(root: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> Course:
+    """A released copy of the repository's course (config and sources) at ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    for name in assignments:
+        shutil.copytree(REPO / "source" / name, root / "source" / name)
+    course = Course(root)
+    release(course, list(assignments))
+    return course
+
+
+@pytest.fixture(scope="session")
+def released_template(tmp_path_factory: pytest.TempPathFactory) -> Course:
+    """Released once per test session; copy it, never grade in it."""
+    return make_course(tmp_path_factory.mktemp("template") / "course")
+
+
+@pytest.fixture
+def course(tmp_path: Path, released_template: Course) -> Course:
+    """A fresh, released course directory of this test's own."""
+    root = tmp_path / "course"
+    shutil.copytree(released_template.root, root)
+    return Course(root)
+
+
+def source_notebook(assignment: str) -> nbformat.NotebookNode:
+    """The instructor's notebook (solutions and hidden tests included)."""
+    return nbformat.read(REPO / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def released_notebook(course: Course, assignment: str) -> nbformat.NotebookNode:
+    """The student version of ``assignment`` in ``course``."""
+    return nbformat.read(course.release / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    """The cell of ``nb`` with nbgrader id ``grade_id``."""
+    for candidate in nb.cells:
+        if candidate.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return candidate
+    raise KeyError(grade_id)
+
+
+def submit(course: Course, student: str, assignment: str, nb: nbformat.NotebookNode | str,
+           root: Path | None = None) -> Path:
+    """Place a notebook (or raw text) as ``student``'s submission; return its path."""
+    target = (root or course.submitted) / student / assignment / f"{assignment}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(nb, str):
+        target.write_text(nb)
+    else:
+        nbformat.write(nb, target)
+    return target
