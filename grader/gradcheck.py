@@ -16,11 +16,11 @@ from numpy.typing import ArrayLike, NDArray
 
 Objective = Callable[[NDArray[np.float64]], float]
 
-#: Entries smaller than this fraction of the largest gradient entry are judged by their absolute
-#: error: central differences have an absolute rounding error of about ``eps * |f| / h``, so
-#: tiny entries cannot be resolved relatively, and a wrong gradient is wrong at the scale of
-#: the gradient anyway.
-SCALE_FLOOR = 1e-4
+#: Entries below this fraction of the largest gradient entry are judged by their absolute error
+#: relative to that entry. Central differences carry an absolute rounding error of about
+#: ``eps * |f| / h``, while the gradient of a mean loss shrinks like ``1 / N``: small entries
+#: cannot be resolved relatively, and a wrong gradient is wrong at the gradient's own scale.
+SCALE_FLOOR = 1e-2
 
 
 @dataclass(frozen=True)
