@@ -1,0 +1,104 @@
+"""Submissions an instructor has to look at, each with the reason.
+
+Kinds, most urgent first:
+
+``not graded``
+    the grading run could not grade the submission (``.grading.json`` status other than
+    ``graded``), or recorded it as graded while the gradebook has no such submission;
+``suspicious``
+    the grading run found something suspicious (one flag per finding);
+``late``
+    submitted after the deadline plus extension and grace period;
+``flagged``
+    flagged by a grader in nbgrader's formgrader;
+``pending``
+    manual items still await grading.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+KINDS = ("not graded", "suspicious", "late", "flagged", "pending")
+COLUMNS = ["student_id", "assignment", "kind", "reason"]
+
+
+def format_duration(seconds: float) -> str:
+    """A lateness such as ``2 d 3 h`` or ``45 min`` (rounded down to whole minutes)."""
+    minutes = int(seconds // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else f"{int(seconds)} s"
+
+
+def _late_reason(row: pd.Series) -> str:
+    reason = f"{format_duration(row['seconds_late'])} late"
+    if row["late_penalty"] > 0:
+        reason += f", penalty {row['late_penalty']:g} of {row['max_score']:g} points"
+    else:
+        reason += ", no penalty (within the grace period)" if row["days_late"] == 0 \
+            else ", no penalty"
+    return reason
+
+
+def flag_table(submissions: pd.DataFrame, runs: pd.DataFrame,
+               pending_items: pd.DataFrame | None = None) -> pd.DataFrame:
+    """List flagged submissions.
+
+    Parameters
+    ----------
+    submissions : DataFrame
+        Output of :func:`grader.report.tables.submission_table`.
+    runs : DataFrame
+        Grading records (``student_id, assignment, status, reason, suspicious``).
+    pending_items : DataFrame, optional
+        ``student_id, assignment, item`` of pending grades, named in the reason.
+
+    Returns
+    -------
+    DataFrame
+        ``student_id, assignment, kind, reason`` ordered by kind (see module docstring), then
+        assignment and student.
+    """
+    rows: list[tuple[str, str, str, str]] = []
+    submitted = set(zip(submissions.loc[submissions["submitted"], "student_id"],
+                        submissions.loc[submissions["submitted"], "assignment"]))
+    for run in runs.itertuples(index=False):
+        key = (run.student_id, run.assignment)
+        if run.status != "graded":
+            rows.append((*key, "not graded", run.reason or f"grading status: {run.status}"))
+        elif key not in submitted:
+            rows.append((*key, "not graded",
+                         run.reason or "graded by the pipeline but absent from the gradebook"))
+        rows.extend((*key, "suspicious", finding) for finding in run.suspicious)
+
+    late = submissions[submissions["submitted"] & (submissions["seconds_late"] > 0)]
+    # Lateness inside the grace period is not worth an instructor's attention.
+    late = late[(late["days_late"] > 0) | (late["late_penalty"] > 0)]
+    rows.extend((r["student_id"], r["assignment"], "late", _late_reason(r))
+                for _, r in late.iterrows())
+
+    flagged = submissions[submissions["flagged"]]
+    rows.extend((s, a, "flagged", "flagged in the formgrader")
+                for s, a in zip(flagged["student_id"], flagged["assignment"]))
+
+    pending = submissions[submissions["pending_items"] > 0]
+    names: dict[tuple[str, str], list[str]] = {}
+    if pending_items is not None:
+        for s, a, item in pending_items[["student_id", "assignment", "item"]].itertuples(
+                index=False):
+            names.setdefault((s, a), []).append(item)
+    for s, a, count in zip(pending["student_id"], pending["assignment"],
+                           pending["pending_items"]):
+        listed = names.get((s, a))
+        detail = f": {', '.join(listed)}" if listed else ""
+        rows.append((s, a, "pending", f"{count} item(s) await manual grading{detail}"))
+
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["_kind"] = frame["kind"].map({kind: rank for rank, kind in enumerate(KINDS)})
+    frame = frame.sort_values(["_kind", "assignment", "student_id"], kind="stable")
+    return frame[COLUMNS].reset_index(drop=True)

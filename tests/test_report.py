@@ -1,0 +1,382 @@
+"""Grade report numbers against hand-computed values on a small, real nbgrader gradebook.
+
+The class (points in brackets; ``essay`` is a markdown answer graded by hand):
+
+hw1, due 2025-01-10 12:00: test_a [2], test_b [1], essay [3]
+    alice   2  1  3      on time
+    bob     0  1  —      25 h late, essay not graded yet (pending); nbgrader stored penalty 0.5
+    carol   2  0  1.5    on time; the grading run found something suspicious
+    erin    2  1  2      10 min late (inside the 15 min grace period)
+    dave    no submission
+hw2, due 2025-01-20 12:00: test_c [4], test_d [2]
+    alice   4  0         on time
+    bob     4  2         on time
+    carol   4  0         1 day late, but granted a 2-day extension
+    erin    0  0         the grading run failed ("kernel died")
+    dave    no submission
+
+Policy: weights hw1 2, hw2 1; letters 90/80/70/60; 10 % per started day late after 15 min grace.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+from nbgrader.api import Gradebook
+
+from grader.report import build_report
+from grader.report.policy import CoursePolicy, LatePolicy, load_policy
+from grader.report.synthetic import ensure_alembic_on_path
+
+# nbgrader's own add_submission triggers SQLAlchemy autoflush warnings; they are not ours.
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+
+POLICY_TOML = """
+[grades]
+weights = { hw1 = 2, hw2 = 1 }
+[grades.letters]
+A = 90
+B = 80
+C = 70
+D = 60
+F = 0
+[late]
+grace_minutes = 15
+per_day = 0.1
+max_fraction = 0.5
+[canvas]
+section = "L01"
+columns = { hw1 = "Homework 1 (101)" }
+"""
+
+HW1 = [("test_a", 2, False), ("test_b", 1, False), ("essay", 3, True)]
+HW2 = [("test_c", 4, False), ("test_d", 2, False)]
+STUDENTS = [("alice", "Alice", "Adams"), ("bob", "Bob", "Brown"), ("carol", "Carol", "Clark"),
+            ("dave", "Dave", "Davis"), ("erin", "Erin", "Evans")]
+# (assignment, student): (timestamp, {item: score or None for pending})
+SUBMISSIONS = {
+    ("hw1", "alice"): (datetime(2025, 1, 10, 11, 0), {"test_a": 2, "test_b": 1, "essay": 3}),
+    ("hw1", "bob"): (datetime(2025, 1, 11, 13, 0), {"test_a": 0, "test_b": 1, "essay": None}),
+    ("hw1", "carol"): (datetime(2025, 1, 9, 9, 0), {"test_a": 2, "test_b": 0, "essay": 1.5}),
+    ("hw1", "erin"): (datetime(2025, 1, 10, 12, 10), {"test_a": 2, "test_b": 1, "essay": 2}),
+    ("hw2", "alice"): (datetime(2025, 1, 19, 8, 0), {"test_c": 4, "test_d": 0}),
+    ("hw2", "bob"): (datetime(2025, 1, 20, 11, 0), {"test_c": 4, "test_d": 2}),
+    ("hw2", "carol"): (datetime(2025, 1, 21, 12, 0), {"test_c": 4, "test_d": 0}),
+    ("hw2", "erin"): (datetime(2025, 1, 20, 9, 0), {"test_c": 0, "test_d": 0}),
+}
+
+
+def _test_cell(grade_id: str, points: float, outputs: list[dict]) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(f"hidden.{grade_id}()")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True,
+                                 "grade_id": grade_id, "points": points, "schema_version": 3}
+    cell.outputs = [nbformat.from_dict(output) for output in outputs]
+    return cell
+
+
+def _error(ename: str, evalue: str) -> dict:
+    return {"output_type": "error", "ename": ename, "evalue": evalue,
+            "traceback": [f"\x1b[0;31m{ename}\x1b[0m: {evalue}"]}
+
+
+# Error outputs in autograded notebooks, per (assignment, student).
+OUTPUTS = {
+    ("hw1", "alice"): {"test_a": [_error("AssertionError", "ignored: the cell scored full")]},
+    ("hw1", "bob"): {"test_a": [_error("AssertionError",
+                                       "sigmoid is wrong\nsigmoid(0) should be 0.5, got 0.4")]},
+    ("hw1", "carol"): {"test_b": [_error("AssertionError",
+                                         "sigmoid(3) should be 0.95, got 0.9")]},
+    ("hw2", "alice"): {"test_d": [_error("ValueError", "shapes (3,2) and (3,2) not aligned")]},
+    ("hw2", "carol"): {"test_d": [_error("ValueError", "shapes (5,4) and (5,4) not aligned")]},
+    ("hw2", "erin"): {"test_d": [{"output_type": "stream", "name": "stderr",
+                                  "text": "RuntimeWarning: overflow in exp\n"}]},
+}
+RUNS = {
+    ("hw1", "carol"): {"status": "graded", "reason": None,
+                       "suspicious": ["a hidden test cell was edited"], "timing": {}},
+    ("hw2", "erin"): {"status": "failed", "reason": "kernel died", "suspicious": [],
+                      "timing": {}},
+    ("hw2", "alice"): {"status": "graded", "reason": None, "suspicious": [], "timing": {}},
+}
+
+
+def build_gradebook(course: Path) -> Path:
+    """Create the class above with nbgrader's Gradebook API, plus autograded artifacts."""
+    db = course / "gradebook.db"
+    with Gradebook(f"sqlite:///{db}", course_id="demo-course") as gb:
+        for name, due, items in (("hw1", datetime(2025, 1, 10, 12), HW1),
+                                 ("hw2", datetime(2025, 1, 20, 12), HW2)):
+            gb.add_assignment(name, duedate=due)
+            gb.add_notebook(name, name)
+            for item, points, manual in items:
+                gb.add_grade_cell(item, name, name, max_score=points,
+                                  cell_type="markdown" if manual else "code")
+                if manual:
+                    gb.add_solution_cell(item, name, name)
+        for sid, first, last in STUDENTS:
+            gb.add_student(sid, first_name=first, last_name=last, email=f"{sid}@uni.edu",
+                           lms_user_id=f"9{len(sid)}{sid[0]}")
+        manual_items = {item for item, _, manual in HW1 + HW2 if manual}
+        for (assignment, sid), (timestamp, scores) in SUBMISSIONS.items():
+            gb.add_submission(assignment, sid, timestamp=timestamp)
+            for item, score in scores.items():
+                grade = gb.find_grade(item, assignment, assignment, sid)
+                if score is None:
+                    continue  # needs_manual_grade stays True: pending
+                if item in manual_items:
+                    grade.manual_score = score
+                else:
+                    grade.auto_score = score
+                grade.needs_manual_grade = False
+        gb.grant_extension("hw2", "carol", days=2)
+        gb.find_submission_notebook("hw1", "hw1", "bob").late_submission_penalty = 0.5
+        gb.db.commit()
+    for (assignment, sid), (_, scores) in SUBMISSIONS.items():
+        folder = course / "autograded" / sid / assignment
+        folder.mkdir(parents=True)
+        outputs = OUTPUTS.get((assignment, sid), {})
+        points = dict((item, p) for item, p, _ in HW1 + HW2)
+        cells = [_test_cell(item, points[item], outputs.get(item, [])) for item in scores]
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / f"{assignment}.ipynb")
+        if (assignment, sid) in RUNS:
+            (folder / ".grading.json").write_text(json.dumps(RUNS[(assignment, sid)]))
+    return db
+
+
+@pytest.fixture(scope="module")
+def course_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Building through nbgrader's API takes seconds (a commit per call); build once, copy.
+    ensure_alembic_on_path()
+    folder = tmp_path_factory.mktemp("course")
+    build_gradebook(folder)
+    (folder / "course.toml").write_text(POLICY_TOML)
+    return folder
+
+
+@pytest.fixture
+def course(course_template: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "course"
+    shutil.copytree(course_template, target)
+    return target
+
+
+@pytest.fixture
+def report(course: Path):
+    return build_report(course)
+
+
+def test_policy_file_is_read(course: Path) -> None:
+    policy = load_policy(course_dir=course)
+    assert policy.normalised_weights(["hw1", "hw2"]) == pytest.approx({"hw1": 2 / 3,
+                                                                        "hw2": 1 / 3})
+    assert policy.late == LatePolicy(grace_minutes=15, per_day=0.1, max_fraction=0.5)
+    assert [policy.letter(p) for p in (95, 90, 89.99, 61.1, 59.9, float("nan"))] == [
+        "A", "A", "B", "D", "F", ""]
+
+
+def test_late_policy_days_and_cap() -> None:
+    late = LatePolicy(grace_minutes=15, per_day=0.1, max_fraction=0.5)
+    assert late.days_late(15 * 60) == 0
+    assert late.days_late(15 * 60 + 1) == 1
+    assert late.days_late(25 * 3600) == 2  # 24 h 45 min after the grace period
+    assert late.penalty(25 * 3600, 6) == pytest.approx(1.2)
+    assert late.penalty(30 * 86400, 6) == pytest.approx(3.0)  # capped at half
+
+
+def test_submission_rows(report) -> None:
+    subs = report.submissions.set_index(["student_id", "assignment"])
+    bob = subs.loc[("bob", "hw1")]
+    assert bob["status"] == "pending"
+    assert bob["raw_score"] == 1.0 and bob["pending_items"] == 1 and bob["pending_points"] == 3
+    assert bob["days_late"] == 2 and bob["late_penalty"] == pytest.approx(1.2)
+    assert bob["score"] == 0.0  # 1 - 1.2, floored at 0
+    erin = subs.loc[("erin", "hw1")]
+    assert erin["seconds_late"] == 600 and erin["late_penalty"] == 0 and erin["score"] == 5
+    carol = subs.loc[("carol", "hw2")]
+    assert carol["seconds_late"] == 0  # one day late, inside a two-day extension
+    assert subs.loc[("erin", "hw2"), "status"] == "failed"
+    dave = subs.loc[("dave", "hw1")]
+    assert dave["status"] == "missing" and not dave["submitted"]
+    assert math.isnan(dave["raw_score"]) and dave["score"] == 0
+
+
+def test_student_totals_grades_and_letters(report) -> None:
+    students = report.students.set_index("student_id")
+    expected = {  # (hw1, hw2, total, percent, letter)
+        "alice": (6, 4, 10, 100 * (2 / 3 * 6 / 6 + 1 / 3 * 4 / 6), "B"),
+        "bob": (0, 6, 6, 100 * (2 / 3 * 0 + 1 / 3 * 6 / 6), "F"),
+        "carol": (3.5, 4, 7.5, 100 * (2 / 3 * 3.5 / 6 + 1 / 3 * 4 / 6), "D"),
+        "dave": (0, 0, 0, 0.0, "F"),
+        "erin": (5, 0, 5, 100 * (2 / 3 * 5 / 6 + 1 / 3 * 0), "F"),
+    }
+    for sid, (hw1, hw2, total, percent, letter) in expected.items():
+        row = students.loc[sid]
+        assert (row["hw1"], row["hw2"], row["total"]) == pytest.approx((hw1, hw2, total)), sid
+        assert row["percent"] == pytest.approx(percent), sid
+        assert row["letter"] == letter, sid
+        assert row["max_total"] == 12
+    assert students.loc["bob", "pending_items"] == 1
+    assert students.loc["bob", "late_penalty"] == pytest.approx(1.2)
+    assert students.loc["dave", "missing"] == 2
+    # nbgrader's roster order: last name, then first name.
+    assert report.students["student_id"].tolist() == ["alice", "bob", "carol", "dave", "erin"]
+
+
+def test_pending_is_not_zero(report) -> None:
+    scores = report.item_scores
+    assert math.isnan(scores.loc["bob", ("hw1", "essay")])
+    assert math.isnan(scores.loc["dave", ("hw1", "test_a")])  # not submitted
+    essay = report.items.set_index("item").loc["essay"]
+    assert essay["graded"] == 3 and essay["pending"] == 1 and bool(essay["manual"])
+    assert essay["mean"] == pytest.approx((3 + 1.5 + 2) / 3)
+    assert essay["zero"] == 0  # the pending answer is not counted as a zero
+
+
+def test_item_statistics(report) -> None:
+    items = report.items.set_index("item")
+    a = items.loc["test_a"]  # alice 2, bob 0, carol 2, erin 2
+    assert a["graded"] == 4 and a["mean"] == 1.5 and a["mean_percent"] == 75
+    assert a["std"] == pytest.approx(1.0)  # sample sd: sqrt((3 * 0.25 + 2.25) / 3)
+    assert (a["full"], a["partial"], a["zero"]) == (0.75, 0.0, 0.25)
+    # Corrected item-total correlation: item [2, 0, 2, 2] against the rest of hw1 over
+    # graded items, [6-2, 1-0, 3.5-2, 5-2] = [4, 1, 1.5, 3]. Deviations from the means
+    # (1.5 and 2.375): [.5, -1.5, .5, .5] and [1.625, -1.375, -.875, .625].
+    assert a["discrimination"] == pytest.approx(2.75 / math.sqrt(3 * 5.6875))
+    # Upper/lower 27 %: one student each; top by total alice (2 of 2), bottom bob (0).
+    assert a["upper_lower"] == pytest.approx(1.0)
+    essay = items.loc["essay"]
+    assert (essay["full"], essay["partial"], essay["zero"]) == pytest.approx((1 / 3, 2 / 3, 0))
+    d = items.loc["test_d"]  # 0, 2, 0, 0
+    assert d["mean"] == 0.5 and d["full"] == 0.25 and d["zero"] == 0.75
+    c = items.loc["test_c"]  # 4, 4, 4, 0 and the rest (test_d) 0, 2, 0, 0
+    assert c["discrimination"] == pytest.approx(np.corrcoef([4, 4, 4, 0], [0, 2, 0, 0])[0, 1])
+
+
+def test_constant_item_has_no_discrimination(course: Path) -> None:
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        gb.find_grade("test_a", "hw1", "hw1", "bob").auto_score = 2
+        gb.db.commit()
+    a = build_report(course).items.set_index("item").loc["test_a"]
+    assert a["full"] == 1 and math.isnan(a["discrimination"])
+
+
+def test_failure_messages_grouped(report) -> None:
+    failures = report.failures
+    d = failures[failures["item"] == "test_d"].reset_index(drop=True)
+    assert d["pattern"].tolist() == ["ValueError: shapes (#,#) and (#,#) not aligned",
+                                     "stderr: RuntimeWarning: overflow in exp"]
+    assert d["count"].tolist() == [2, 1]
+    a = failures[failures["item"] == "test_a"]
+    # Last line of the message only; alice's error output on a full-credit cell is ignored.
+    assert a["example"].tolist() == ["AssertionError: sigmoid(0) should be 0.5, got 0.4"]
+    items = report.items.set_index("item")
+    assert items.loc["test_d", "common_failures"].startswith(
+        "ValueError: shapes (#,#) and (#,#) not aligned (2)")
+
+
+def test_cofailure(report) -> None:
+    hw2 = report.cofailure["hw2"]
+    assert hw2.loc["test_c", "test_c"] == 1 and hw2.loc["test_d", "test_d"] == 3
+    assert hw2.loc["test_c", "test_d"] == 1  # erin
+    hw1 = report.cofailure["hw1"]
+    assert hw1.loc["test_b", "essay"] == 1 and hw1.loc["test_a", "essay"] == 0
+    pairs = report.cofailure_pairs
+    assert pairs[["item_a", "item_b", "both"]].values.tolist() == [
+        ["test_b", "essay", 1], ["test_c", "test_d", 1]]
+    assert pairs["jaccard"].tolist() == pytest.approx([1 / 2, 1 / 3])
+
+
+def test_flags(report) -> None:
+    flags = report.flags[["student_id", "assignment", "kind", "reason"]].values.tolist()
+    assert flags == [
+        ["erin", "hw2", "not graded", "kernel died"],
+        ["carol", "hw1", "suspicious", "a hidden test cell was edited"],
+        ["bob", "hw1", "late", "1 d 1 h late, penalty 1.2 of 6 points"],
+        ["bob", "hw1", "pending", "1 item(s) await manual grading: essay"],
+    ]
+
+
+def test_without_course_policy_the_stored_penalty_counts(course: Path) -> None:
+    report = build_report(course, policy=CoursePolicy())
+    bob = report.submissions.set_index(["student_id", "assignment"]).loc[("bob", "hw1")]
+    assert bob["late_penalty"] == 0.5 and bob["score"] == 0.5
+    # Equal weights and default letters.
+    alice = report.students.set_index("student_id").loc["alice"]
+    assert alice["percent"] == pytest.approx(100 * (1 + 4 / 6) / 2)
+
+
+def test_assignment_selection(course: Path) -> None:
+    report = build_report(course, ["hw2"])
+    assert report.assignment_names == ["hw2"]
+    assert set(report.items["assignment"]) == {"hw2"}
+    alice = report.students.set_index("student_id").loc["alice"]
+    assert alice["percent"] == pytest.approx(100 * 4 / 6)
+    with pytest.raises(KeyError):
+        build_report(course, ["hw9"])
+
+
+def test_assignment_summary(report) -> None:
+    summary = report.assignments.set_index("assignment")
+    assert summary.loc["hw1", "max_score"] == 6 and summary.loc["hw2", "max_score"] == 6
+    assert summary.loc["hw1", "submitted"] == 4 and summary.loc["hw1", "students"] == 5
+    assert summary.loc["hw1", "pending"] == 1
+    assert summary.loc["hw1", "mean"] == pytest.approx((6 + 0 + 3.5 + 5) / 4)
+    assert summary.loc["hw1", "weight"] == pytest.approx(2 / 3)
+
+
+def test_empty_and_missing_gradebooks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ensure_alembic_on_path()
+    missing = build_report(tmp_path)  # no gradebook.db at all
+    assert missing.students.empty and missing.items.empty and missing.flags.empty
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}"):
+        pass
+    empty = build_report(tmp_path)
+    assert empty.assignment_names == [] and empty.students.empty
+
+
+def test_no_submissions_yet(tmp_path: Path) -> None:
+    ensure_alembic_on_path()
+    with Gradebook(f"sqlite:///{tmp_path / 'gradebook.db'}") as gb:
+        gb.add_assignment("hw1")
+        gb.add_notebook("hw1", "hw1")
+        gb.add_grade_cell("test_a", "hw1", "hw1", max_score=2, cell_type="code")
+        gb.add_student("zoe")
+    report = build_report(tmp_path)
+    zoe = report.students.iloc[0]
+    assert zoe["total"] == 0 and zoe["missing"] == 1 and zoe["percent"] == 0
+    item = report.items.iloc[0]
+    assert item["graded"] == 0 and math.isnan(item["mean"])
+    assert report.cofailure_pairs.empty and report.failures.empty
+
+
+def test_agrees_with_nbgrader_api_on_a_larger_class(tmp_path: Path) -> None:
+    """Totals and item scores equal what nbgrader's own ORM computes, on 60 random students."""
+    from grader.report.synthetic import synthetic_gradebook
+
+    db = synthetic_gradebook(tmp_path / "gradebook.db", n_students=60, seed=3)
+    report = build_report(tmp_path, policy=CoursePolicy())
+    subs = report.submissions.set_index(["student_id", "assignment"])
+    with Gradebook(f"sqlite:///{db}") as gb:
+        for assignment in gb.assignments:
+            for submission in gb.assignment_submissions(assignment.name):
+                row = subs.loc[(submission.student.id, assignment.name)]
+                assert row["nbgrader_raw_score"] == pytest.approx(submission.score)
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        ours = report.item_scores.loc[submission.student.id,
+                                                      (assignment.name, grade.name)]
+                        if grade.needs_manual_grade:
+                            assert math.isnan(ours)
+                        else:
+                            assert ours == pytest.approx(grade.score)
+    assert len(report.students) == 60
+    assert ((report.students["percent"] >= 0) & (report.students["percent"] <= 100)).all()
+    assert pd.Series(report.students["total"]).ge(0).all()
