@@ -56,7 +56,7 @@ def _fd2_to_fd1() -> Iterator[None]:
         sys.stderr.flush()
         saved = os.dup(2)
         os.dup2(1, 2)
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):  # no usable descriptors: nothing to redirect
         yield
         return
     try:
@@ -371,7 +371,11 @@ def count_trace_events(func: Callable[..., Any], *args: Any) -> int:
         try:
             func(*args)
         finally:
+            tampered = sys.gettrace() is not tracer
             sys.settrace(previous)
+    if tampered:
+        # Switching tracing off would hide a loop from the count.
+        raise AssertionError("the function changed the Python tracer (sys.settrace).")
     return count
 
 
@@ -407,6 +411,8 @@ def assert_loop_free(
     try:
         n_small = count_trace_events(func, *small)
         n_large = count_trace_events(func, *large)
+    except AssertionError as exc:
+        raise AssertionError(f"{name} cannot be checked for loops: {exc}") from exc
     except (Exception, SystemExit) as exc:
         raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}.") from exc
     if n_large > n_small + slack:

@@ -239,6 +239,17 @@ def test_loop_free_catches_python_iteration(func):
         checks.assert_loop_free(func, SMALL, LARGE, func.__name__, sizes=("(3, 4)", "(60, 4)"))
 
 
+def test_switching_tracing_off_does_not_hide_a_loop():
+    def sneaky(A):
+        sys.settrace(None)
+        return rowsum_loop(A)
+
+    previous = sys.gettrace()
+    with pytest.raises(AssertionError, match="sneaky cannot be checked for loops.*settrace"):
+        checks.assert_loop_free(sneaky, SMALL, LARGE, "sneaky")
+    assert sys.gettrace() is previous
+
+
 def test_tracing_restores_the_previous_tracer():
     def outer_tracer(frame, event, arg):
         return None
