@@ -39,13 +39,13 @@ def quiet(swallow_stdout: bool = False) -> Iterator[None]:
     """
     out = io.StringIO() if swallow_stdout else sys.stdout
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_fd2_to_fd1())
         stack.enter_context(warnings.catch_warnings())
         warnings.simplefilter("ignore")
         stack.enter_context(np.errstate(all="ignore"))
         stack.enter_context(contextlib.redirect_stderr(out))
         if swallow_stdout:
             stack.enter_context(contextlib.redirect_stdout(out))
-        stack.enter_context(_fd2_to_fd1())
         yield
 
 
@@ -64,6 +64,15 @@ def _fd2_to_fd1() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def _raised(name: str, exc: BaseException) -> AssertionError:
+    text = str(exc)
+    text = text if len(text) <= 300 else text[:300] + " ..."
+    hint = ""
+    if isinstance(exc, NotImplementedError):
+        hint = " Replace the `raise NotImplementedError()` line with your code."
+    return AssertionError(f"{name} raised {type(exc).__name__}: {text}.{hint}")
 
 
 def call(func: Callable[..., Any], *args: Any, name: str, swallow_stdout: bool = False) -> Any:
@@ -95,10 +104,7 @@ def call(func: Callable[..., Any], *args: Any, name: str, swallow_stdout: bool =
         with quiet(swallow_stdout):
             return func(*args)
     except (Exception, SystemExit) as exc:
-        hint = ""
-        if isinstance(exc, NotImplementedError):
-            hint = " Replace the `raise NotImplementedError()` line with your code."
-        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}.{hint}") from exc
+        raise _raised(name, exc) from exc
 
 
 def as_float(value: Any, what: str) -> float:
@@ -323,7 +329,7 @@ def assert_untouched(
         with quiet():
             func(*work)
     except (Exception, SystemExit) as exc:
-        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}.") from exc
+        raise _raised(name, exc) from exc
     for arg_name, old, new in zip(arg_names, before, work, strict=True):
         if _same(old, new):
             continue
@@ -414,7 +420,7 @@ def assert_loop_free(
     except AssertionError as exc:
         raise AssertionError(f"{name} cannot be checked for loops: {exc}") from exc
     except (Exception, SystemExit) as exc:
-        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}.") from exc
+        raise _raised(name, exc) from exc
     if n_large > n_small + slack:
         raise AssertionError(
             f"{name} is not loop-free: it executed {n_small} Python lines and calls for "
@@ -505,7 +511,7 @@ def assert_fast(
         try:
             t_student = min(t_student, best_time(func, *args, repeats=1))
         except (Exception, SystemExit) as exc:
-            raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}.") from exc
+            raise _raised(name, exc) from exc
         if t_student <= factor * t_ref + grace or time.perf_counter() - start > budget:
             break
     limit = factor * t_ref + grace

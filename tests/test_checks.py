@@ -70,6 +70,13 @@ def test_call_turns_exceptions_into_assertion_errors():
     with pytest.raises(AssertionError, match="raised SystemExit"):
         checks.call(sys.exit, 3, name="exit")
 
+    def shouts(x):
+        raise ValueError(str(np.arange(10_000)))
+
+    with pytest.raises(AssertionError) as info:
+        checks.call(shouts, 1, name="shouts")
+    assert len(str(info.value)) < 400
+
 
 # ---- coercion ------------------------------------------------------------------------------
 
