@@ -20,7 +20,6 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 60
-c.Execute.allow_errors = True
 
 # nbgrader scores any stderr output in a test cell as a failure. A correct answer that triggers
 # a harmless NumPy warning must not lose points, so warnings are silenced in graded kernels
@@ -35,7 +34,7 @@ c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
 
 # Late submissions: no automatic penalty inside nbgrader; the report applies the course policy.
-c.AssignLatePenalties.penalty_type = "none"
+c.LateSubmissionPlugin.penalty_method = "none"
 
 c.Exchange.assignment_dir = "."
 

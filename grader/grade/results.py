@@ -52,6 +52,13 @@ class ItemResult:
         return "partial" if self.score > 0 else "failed"
 
 
+def _score(manual_score: float | None, auto_score: float | None) -> float | None:
+    # nbgrader's Grade.score reads 0 when nothing is set yet; here that is "pending".
+    if manual_score is not None:
+        return float(manual_score)
+    return None if auto_score is None else float(auto_score)
+
+
 def failure_message(cell: NotebookNode) -> str | None:
     """The first error of a cell as ``Name: text``, cut to a readable length."""
     for output in cell.get("outputs", []):
@@ -89,7 +96,7 @@ def item_results(db_url: str, autograded: Path, assignment: str,
                 grade = grades[name]
                 manual = grade.cell.cell_type == "markdown"
                 cell = by_id.get(name)
-                score = None if grade.score is None else float(grade.score)
+                score = _score(grade.manual_score, grade.auto_score)
                 message = failure_message(cell) if cell is not None and not manual else None
                 results.append(ItemResult(notebook.name, name, manual, score,
                                           float(grade.max_score), message))
