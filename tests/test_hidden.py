@@ -472,6 +472,11 @@ def softmax_wrong_sign(W, X, y, reg):
     return loss, -dW
 
 
+def softmax_transposed(W, X, y, reg):
+    loss, dW = ref.softmax_loss(W, X, y, reg)
+    return loss, dW.T
+
+
 def softmax_inplace_W(W, X, y, reg):
     out = ref.softmax_loss(W, X, y, reg)
     W *= 0.5
@@ -509,6 +514,7 @@ SVM_FAIL = {
     "softmax_loss": [softmax_double_loss],
     "softmax_gradient": [softmax_wrong_sign],
     "softmax_stable": [softmax_unshifted, softmax_log_of_p],
+    "softmax_shapes": [softmax_transposed],
     "softmax_untouched": [softmax_inplace_W],
     "softmax_loop_free": [softmax_loop],
     "softmax_speed": [softmax_loop],
@@ -557,6 +563,13 @@ def test_reference_passes_the_numeric_checks_with_room_to_spare(monkeypatch):
     svm.softmax_gradient(ref.softmax_loss)
     assert len(errors) == len(ce.BCE_CASES) + len(ce.SCE_CASES) + 2 + 2 * len(svm.CASES)
     assert max(errors) < 2e-6
+
+
+def test_every_item_meets_right_and_wrong_answers():
+    for passes, fails in ((CE_PASS, CE_FAIL), (SVM_PASS, SVM_FAIL)):
+        assert set(passes) == set(fails)
+        for item, funcs in passes.items():
+            assert len(funcs) >= 2 and fails[item], item
 
 
 @pytest.mark.parametrize("case", svm.CASES + svm.SHAPE_CASES + [svm.SMALL, svm.LARGE, svm.SPEED])
