@@ -577,6 +577,8 @@ def test_svm_problems_stay_off_the_kink(case):
     W, X, y, _ = svm.problem(*case)
     m = svm._margins(W, X, y)
     assert np.all(np.abs(m) >= svm.MIN_MARGIN)
+    # A central difference moves one score by h * |x| (h = 1e-5): it never reaches a kink.
+    assert np.abs(m).min() > 1e-5 * np.abs(X).max()
     assert X.dtype == W.dtype == np.float64
 
 
