@@ -104,7 +104,11 @@ RUNS = {
                        "suspicious": ["a hidden test cell was edited"], "timing": {}},
     ("hw2", "erin"): {"status": "failed", "reason": "kernel died", "suspicious": [],
                       "timing": {}},
-    ("hw2", "alice"): {"status": "graded", "reason": None, "suspicious": [], "timing": {}},
+    # The grading pipeline's own record layout: a list of reasons, no single reason.
+    ("hw2", "alice"): {"student": "alice", "assignment": "hw2", "status": "partial",
+                       "score": 4.0, "max_score": 6.0,
+                       "reasons": ["hw2.ipynb: a cell timed out after 60 s"],
+                       "messages": [], "suspicious": [], "seconds": 61.2},
 }
 
 
@@ -151,30 +155,36 @@ def build_gradebook(course: Path) -> Path:
     return db
 
 
-@pytest.fixture(scope="module")
-def course_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # Building through nbgrader's API takes seconds (a commit per call); build once, copy.
+def make_small_course(folder: Path) -> Path:
+    """The class above in ``folder``: gradebook, autograded artifacts, policy, nbgrader config."""
     ensure_alembic_on_path()
-    folder = tmp_path_factory.mktemp("course")
+    folder.mkdir(parents=True, exist_ok=True)
     build_gradebook(folder)
     (folder / "course.toml").write_text(POLICY_TOML)
+    (folder / "nbgrader_config.py").write_text('c = get_config()  # noqa: F821\n')
     return folder
 
 
+@pytest.fixture(scope="module")
+def small_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Building through nbgrader's API takes seconds (a commit per call); build once, copy.
+    return make_small_course(tmp_path_factory.mktemp("small") / "course")
+
+
 @pytest.fixture
-def course(course_template: Path, tmp_path: Path) -> Path:
+def small_course(small_template: Path, tmp_path: Path) -> Path:
     target = tmp_path / "course"
-    shutil.copytree(course_template, target)
+    shutil.copytree(small_template, target)
     return target
 
 
 @pytest.fixture
-def report(course: Path):
-    return build_report(course)
+def report(small_course: Path):
+    return build_report(small_course)
 
 
-def test_policy_file_is_read(course: Path) -> None:
-    policy = load_policy(course_dir=course)
+def test_policy_file_is_read(small_course: Path) -> None:
+    policy = load_policy(course_dir=small_course)
     assert policy.normalised_weights(["hw1", "hw2"]) == pytest.approx({"hw1": 2 / 3,
                                                                         "hw2": 1 / 3})
     assert policy.late == LatePolicy(grace_minutes=15, per_day=0.1, max_fraction=0.5)
@@ -203,6 +213,8 @@ def test_submission_rows(report) -> None:
     carol = subs.loc[("carol", "hw2")]
     assert carol["seconds_late"] == 0  # one day late, inside a two-day extension
     assert subs.loc[("erin", "hw2"), "status"] == "failed"
+    assert subs.loc[("alice", "hw2"), "status"] == "partial"
+    assert subs.loc[("alice", "hw1"), "status"] == "graded"
     dave = subs.loc[("dave", "hw1")]
     assert dave["status"] == "missing" and not dave["submitted"]
     assert math.isnan(dave["raw_score"]) and dave["score"] == 0
@@ -260,11 +272,11 @@ def test_item_statistics(report) -> None:
     assert c["discrimination"] == pytest.approx(np.corrcoef([4, 4, 4, 0], [0, 2, 0, 0])[0, 1])
 
 
-def test_constant_item_has_no_discrimination(course: Path) -> None:
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+def test_constant_item_has_no_discrimination(small_course: Path) -> None:
+    with Gradebook(f"sqlite:///{small_course / 'gradebook.db'}") as gb:
         gb.find_grade("test_a", "hw1", "hw1", "bob").auto_score = 2
         gb.db.commit()
-    a = build_report(course).items.set_index("item").loc["test_a"]
+    a = build_report(small_course).items.set_index("item").loc["test_a"]
     assert a["full"] == 1 and math.isnan(a["discrimination"])
 
 
@@ -298,14 +310,15 @@ def test_flags(report) -> None:
     flags = report.flags[["student_id", "assignment", "kind", "reason"]].values.tolist()
     assert flags == [
         ["erin", "hw2", "not graded", "kernel died"],
+        ["alice", "hw2", "partly graded", "hw2.ipynb: a cell timed out after 60 s"],
         ["carol", "hw1", "suspicious", "a hidden test cell was edited"],
         ["bob", "hw1", "late", "1 d 1 h late, penalty 1.2 of 6 points"],
         ["bob", "hw1", "pending", "1 item(s) await manual grading: essay"],
     ]
 
 
-def test_without_course_policy_the_stored_penalty_counts(course: Path) -> None:
-    report = build_report(course, policy=CoursePolicy())
+def test_without_course_policy_the_stored_penalty_counts(small_course: Path) -> None:
+    report = build_report(small_course, policy=CoursePolicy())
     bob = report.submissions.set_index(["student_id", "assignment"]).loc[("bob", "hw1")]
     assert bob["late_penalty"] == 0.5 and bob["score"] == 0.5
     # Equal weights and default letters.
@@ -313,14 +326,14 @@ def test_without_course_policy_the_stored_penalty_counts(course: Path) -> None:
     assert alice["percent"] == pytest.approx(100 * (1 + 4 / 6) / 2)
 
 
-def test_assignment_selection(course: Path) -> None:
-    report = build_report(course, ["hw2"])
+def test_assignment_selection(small_course: Path) -> None:
+    report = build_report(small_course, ["hw2"])
     assert report.assignment_names == ["hw2"]
     assert set(report.items["assignment"]) == {"hw2"}
     alice = report.students.set_index("student_id").loc["alice"]
     assert alice["percent"] == pytest.approx(100 * 4 / 6)
     with pytest.raises(KeyError):
-        build_report(course, ["hw9"])
+        build_report(small_course, ["hw9"])
 
 
 def test_assignment_summary(report) -> None:

@@ -113,6 +113,8 @@ def read_artifacts(course_dir: str | Path,
     -------
     runs : DataFrame
         ``student_id, assignment, status, reason, suspicious`` (a list of str) per record found.
+        ``status`` is the record's (``graded``, ``partial``, ``failed``; ``unknown`` for an
+        unreadable record); ``reason`` its ``reason``, or its ``reasons`` joined by "; ".
     messages : DataFrame
         ``student_id, assignment, notebook, item, message`` per failed test cell.
     """
@@ -143,6 +145,10 @@ def _run_record(path: Path, student: str, assignment: str) -> tuple:
     suspicious = data.get("suspicious") or []
     if isinstance(suspicious, str):
         suspicious = [suspicious]
+    # One "reason", or the list of "reasons" the grading pipeline accumulates.
     reason = data.get("reason")
+    if reason is None and data.get("reasons"):
+        reasons = data["reasons"]
+        reason = "; ".join(map(str, reasons)) if isinstance(reasons, list) else str(reasons)
     return (student, assignment, str(data.get("status") or "graded"),
             None if reason is None else str(reason), [str(item) for item in suspicious])

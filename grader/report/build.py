@@ -79,7 +79,7 @@ def _assignment_summary(data: GradebookData, submissions: pd.DataFrame,
         [a for a, m in zip(summary["assignment"], summary["max_score"]) if m > 0])
     summary["weight"] = [weights.get(a, 0.0) for a in summary["assignment"]]
     flags = submissions.assign(graded=submissions["status"] == "graded",
-                               pending=submissions["status"] == "pending")
+                               pending=submissions["pending_items"] > 0)
     counts = flags.groupby("assignment", sort=False).agg(
         students=("student_id", "size"), submitted=("submitted", "sum"),
         graded=("graded", "sum"), pending=("pending", "sum"))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from grader.course import Course, CourseError
 from grader.report.build import Report, build_report
 from grader.report.policy import load_policy
 
@@ -82,27 +83,32 @@ def write_report(out: str | Path, fmt: str = "html", course_dir: str | Path = ".
                    "import; nbgrader: the CSV of `nbgrader export`.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
-@click.option("--course-dir", type=click.Path(file_okay=False, path_type=Path), default=".",
-              show_default=True, help="The nbgrader course directory.")
+@click.option("--course", "course_dir", type=click.Path(file_okay=False), default=None,
+              help="Course directory (default: the one containing the working directory).")
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Gradebook to read (default: COURSE_DIR/gradebook.db).")
+              help="Gradebook to read (default: the course's gradebook.db).")
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
                                                           path_type=Path),
-              help="Grading policy (default: COURSE_DIR/course.toml if present).")
-def report_command(assignments: tuple[str, ...], fmt: str, out: Path | None, course_dir: Path,
-                   db_path: Path | None, config_path: Path | None) -> None:
+              help="Grading policy (default: the course's course.toml, if present).")
+def report_command(assignments: tuple[str, ...], fmt: str, out: Path | None,
+                   course_dir: str | None, db_path: Path | None,
+                   config_path: Path | None) -> None:
     """Report grades per student, per item and flagged submissions.
 
     ASSIGNMENTS limits the report to these assignments (default: all in the gradebook).
-    Weights, letter cut-offs and the late penalty come from course.toml.
+    Weights, letter cut-offs and the late penalty come from course.toml in the course
+    directory.
     """
     try:
-        policy = load_policy(config_path, course_dir=course_dir)
+        course = Course.find(course_dir)
+        policy = load_policy(config_path, course_dir=course.root)
+    except CourseError as error:
+        raise click.ClickException(str(error)) from error
     except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot read the course policy: {error}") from error
     try:
-        report = build_report(course_dir, list(assignments) or None, policy=policy,
-                              db_path=db_path)
+        report = build_report(course.root, list(assignments) or None, policy=policy,
+                              db_path=db_path or course.db_path)
     except KeyError as error:
         raise click.BadParameter(str(error.args[0]), param_hint="ASSIGNMENTS") from error
     text = render(report, fmt, width=None if out else _terminal_width())

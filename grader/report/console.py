@@ -26,9 +26,9 @@ def _assignment_cell(sub: pd.Series) -> str:
     text = _num(sub["score"])
     if sub["late_penalty"] > 0:
         text += f" (−{sub['late_penalty']:g} late)"
-    if sub["status"] == "pending":
+    if sub["pending_items"] > 0:
         text += " *"
-    if sub["status"] == "failed":
+    if sub["status"] in ("failed", "partial"):
         text += " !"
     return text
 
@@ -47,7 +47,7 @@ def _overview(report: Report) -> Table:
 
 
 def _students(report: Report) -> Table:
-    table = Table(title="Students (* manual grading pending, ! could not be graded)",
+    table = Table(title="Students (* manual grading pending, ! not or only partly graded)",
                   title_justify="left")
     table.add_column("student")
     table.add_column("name")

@@ -126,7 +126,7 @@ def canvas_csv(report: Report) -> str:
                student.student_id, "", report.policy.canvas_section]
         for name in names:
             sub = subs.loc[(student.student_id, name)]
-            row.append("" if sub["status"] == "pending" else _number(sub["score"]))
+            row.append("" if sub["pending_items"] > 0 else _number(sub["score"]))
         rows.append(row)
     return _csv(rows)
 

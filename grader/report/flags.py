@@ -3,8 +3,13 @@
 Kinds, most urgent first:
 
 ``not graded``
-    the grading run could not grade the submission (``.grading.json`` status other than
-    ``graded``), or recorded it as graded while the gradebook has no such submission;
+    the grading run could not grade the submission (``.grading.json`` status ``failed``),
+    or recorded it while the gradebook has no such submission;
+``partly graded``
+    the grading run graded only part of it (status ``partial``: a cell timed out, the
+    kernel died, ...);
+``note``
+    the grading run graded it but left a remark (e.g. a notebook was not submitted);
 ``suspicious``
     the grading run found something suspicious (one flag per finding);
 ``late``
@@ -19,7 +24,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-KINDS = ("not graded", "suspicious", "late", "flagged", "pending")
+KINDS = ("not graded", "partly graded", "suspicious", "note", "late", "flagged", "pending")
 COLUMNS = ["student_id", "assignment", "kind", "reason"]
 
 
@@ -69,11 +74,17 @@ def flag_table(submissions: pd.DataFrame, runs: pd.DataFrame,
                         submissions.loc[submissions["submitted"], "assignment"]))
     for run in runs.itertuples(index=False):
         key = (run.student_id, run.assignment)
-        if run.status != "graded":
-            rows.append((*key, "not graded", run.reason or f"grading status: {run.status}"))
+        # pandas turns a missing reason into NaN; only real text counts.
+        reason = run.reason if isinstance(run.reason, str) and run.reason else None
+        if run.status == "partial":
+            rows.append((*key, "partly graded", reason or "graded in part"))
+        elif run.status != "graded":
+            rows.append((*key, "not graded", reason or f"grading status: {run.status}"))
         elif key not in submitted:
-            rows.append((*key, "not graded",
-                         run.reason or "graded by the pipeline but absent from the gradebook"))
+            rows.append((*key, "not graded", "graded by the pipeline but absent from the "
+                         "gradebook" + (f" ({reason})" if reason else "")))
+        elif reason:
+            rows.append((*key, "note", reason))
         rows.extend((*key, "suspicious", finding) for finding in run.suspicious)
 
     late = submissions[submissions["submitted"] & (submissions["seconds_late"] > 0)]

@@ -150,7 +150,7 @@ def _header(report: Report) -> str:
     cards = [("students", str(len(students))),
              ("assignments", str(len(report.assignment_names))),
              ("mean course grade", "—" if _missing(mean) else f"{mean:.1f}%"),
-             ("awaiting manual grading", str(int((report.submissions["status"] == "pending")
+             ("awaiting manual grading", str(int((report.submissions["pending_items"] > 0)
                                                  .sum()))),
              ("flags", str(len(report.flags)))]
     card_html = "".join(f'<div class="card"><span class="muted">{escape(k)}</span>'
@@ -217,10 +217,10 @@ def _student_rows(report: Report) -> list[str]:
             if sub["late_penalty"] > 0:
                 text += f" (−{sub['late_penalty']:g} late)"
                 css += " late"
-            if sub["status"] == "pending":
+            if sub["pending_items"] > 0:
                 text += " *"
                 css += " pending"
-            elif sub["status"] == "failed":
+            if sub["status"] in ("failed", "partial"):
                 text += " !"
                 css += " failed"
             cells.append(_num_cell(sub["score"], css=css, text=text))
@@ -238,7 +238,8 @@ def _students(report: Report) -> str:
                "course %", "letter"]
     return ("<h2>Students</h2>"
             '<p class="note">Scores after late penalty. * manual items pending (provisional), '
-            "! the submission could not be graded (see flags). Click a header to sort.</p>"
+            "! the submission could not be graded, or only in part (see flags). "
+            "Click a header to sort.</p>"
             '<input class="filter" data-table="students" placeholder="filter students…">'
             f'<div class="tall">{_table(headers, _student_rows(report), "students")}</div>')
 

@@ -50,7 +50,8 @@ class LatePolicy:
     def penalty(self, seconds_late: float, max_score: float) -> float:
         """Points lost by a submission ``seconds_late`` after its deadline."""
         fraction = min(self.per_day * self.days_late(seconds_late), self.max_fraction)
-        return fraction * max_score
+        # Rounded so that 10 % of 6 points is written as 1.2, not 1.2000000000000002.
+        return round(fraction * max_score, 6)
 
 
 @dataclass(frozen=True)

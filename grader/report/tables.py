@@ -27,7 +27,8 @@ def _late_penalty(frame: pd.DataFrame, policy: CoursePolicy) -> tuple[pd.Series,
     excess = frame["seconds_late"] - 60.0 * late.grace_minutes
     days = np.ceil(excess.clip(lower=0.0) / 86400.0).astype(int)
     fraction = (late.per_day * days).clip(upper=late.max_fraction)
-    return days, fraction * frame["max_score"]
+    # Rounded so that 10 % of 6 points is written as 1.2, not 1.2000000000000002.
+    return days, (fraction * frame["max_score"]).round(6)
 
 
 def submission_table(data: GradebookData, policy: CoursePolicy,
@@ -49,7 +50,8 @@ def submission_table(data: GradebookData, policy: CoursePolicy,
         ``student_id, assignment, status, submitted, timestamp, raw_score, nbgrader_raw_score,
         pending_items, pending_points, max_score, seconds_late, days_late, late_penalty,
         score``. ``status`` is ``missing``, ``failed`` (the grading run could not grade it),
-        ``pending`` (manual items await grading) or ``graded``. ``score`` is the raw score
+        ``partial`` (graded only in part, e.g. a cell timed out), ``pending`` (manual items
+        await grading) or ``graded``. ``score`` is the raw score
         minus the late penalty, floored at 0, and 0 for a missing submission.
     """
     roster = pd.MultiIndex.from_product(
@@ -86,10 +88,13 @@ def submission_table(data: GradebookData, policy: CoursePolicy,
     status = np.where(frame["pending_items"] > 0, "pending", "graded")
     status = np.where(submitted, status, "missing")
     if runs is not None and len(runs):
-        failed = runs.loc[runs["status"] != "graded", ["student_id", "assignment"]]
-        failed_keys = set(map(tuple, failed.to_numpy()))
-        is_failed = [key in failed_keys for key in zip(frame["student_id"], frame["assignment"])]
-        status = np.where(is_failed, "failed", status)
+        # The grading run's verdict wins: a failed run's zeros are not a student's zeros.
+        verdict = runs.set_index(["student_id", "assignment"])["status"]
+        verdict = verdict[~verdict.index.duplicated()]
+        run_status = verdict.reindex(pd.MultiIndex.from_frame(
+            frame[["student_id", "assignment"]])).to_numpy()
+        status = np.where(np.isin(run_status, ["failed", "unknown"]), "failed", status)
+        status = np.where(run_status == "partial", "partial", status)
     frame["status"] = status
     return frame[["student_id", "assignment", "status", "submitted", "timestamp", "raw_score",
                   "nbgrader_raw_score", "pending_items", "pending_points", "max_score",
