@@ -29,6 +29,9 @@ c.Execute.extra_arguments = [
     "--IPKernelApp.exec_lines=import warnings as _w; _w.simplefilter('ignore'); del _w",
 ]
 
+# A test cell the student deleted is put back from the gradebook and run like the others.
+c.OverwriteCells.add_missing_cells = True
+
 # Output that floods a notebook (a print in a loop) is cut rather than stored whole.
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+from nbgrader.api import Gradebook
 from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
+    NbGraderPreprocessor,
     OverwriteCells,
     OverwriteKernelspec,
 )
@@ -26,7 +28,86 @@ from traitlets.config import Config
 
 from grader.logcapture import Capture
 
-STEPS = (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata)
+
+class RestoreCellRoles(NbGraderPreprocessor):
+    """Give every cell back the nbgrader role the gradebook records for its grade id.
+
+    nbgrader's ``OverwriteCells`` restores sources, points and the locked flag, but trusts the
+    grade/solution/task flags it finds, so a test cell re-flagged as an answer stops the whole
+    notebook ("Inconsistent checksums"). Cells whose id the gradebook does not know, or whose
+    metadata ``DeduplicateIds`` emptied, become plain cells instead of invalid ones.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            notebook = gb.find_notebook(info["notebook"], info["assignment"])
+            roles = {c.name: {"grade": False, "solution": False, "task": False,
+                              "locked": c.locked} for c in notebook.source_cells}
+            for kind, cells in (("grade", notebook.grade_cells),
+                                ("solution", notebook.solution_cells),
+                                ("task", notebook.task_cells)):
+                for graded in cells:
+                    roles[graded.name][kind] = True
+        self._roles = roles
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
+        meta = cell.metadata.get("nbgrader")
+        if meta is None:
+            return cell, resources
+        role = self._roles.get(meta.get("grade_id"))
+        if role is None:
+            if meta:
+                self.log.warning("Cell %d has nbgrader metadata the gradebook does not know "
+                                 "(grade id %r); graded as a plain cell", index,
+                                 meta.get("grade_id"))
+            del cell.metadata["nbgrader"]
+            return cell, resources
+        for flag, value in role.items():
+            if bool(meta.get(flag, False)) != value:
+                self.log.warning("Attribute '%s' for cell %s has changed! (should be: %s)",
+                                 flag, meta["grade_id"], value)
+                meta[flag] = value
+        return cell, resources
+
+
+class RestoreMissingCells(OverwriteCells):
+    """nbgrader's ``OverwriteCells``, re-adding deleted grade cells wherever they belong.
+
+    nbgrader puts a missing cell after the cell that precedes it in the source and fails with a
+    KeyError when that cell is gone too (an answer deleted with its test). Here a missing cell
+    goes after the nearest earlier cell that is still present, or first.
+    """
+
+    def add_missing_grade_cells(self, nb: NotebookNode, resources: dict):
+        source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        order = [c.name for c in source_nb.source_cells]
+        sources = {c.name: c for c in source_nb.source_cells}
+        solutions = {c.name for c in source_nb.solution_cells}
+        present = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+                   if c.metadata.get("nbgrader", {}).get("grade_id")}
+        for grade_cell in source_nb.grade_cells:
+            name = grade_cell.name
+            if name in present:
+                continue
+            self.log.warning("Missing grade cell %s encountered, adding to notebook", name)
+            added = self.missing_cell_transform(sources[name], grade_cell.max_score,
+                                                is_solution=name in solutions)
+            added["id"] = f"restored-{name}"[:64]
+            position = 0
+            for earlier in reversed(order[:order.index(name)]):
+                if earlier in present:
+                    position = 1 + next(i for i, c in enumerate(nb.cells)
+                                        if c is present[earlier])
+                    break
+            nb.cells.insert(position, added)
+            present[name] = added
+        return nb, resources
+
+
+STEPS = (ClearOutput, DeduplicateIds, RestoreCellRoles, OverwriteKernelspec, RestoreMissingCells,
+         CheckCellMetadata)
 
 
 class DamagedNotebook(Exception):

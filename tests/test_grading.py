@@ -1,0 +1,223 @@
+"""The grading pipeline on real notebooks in real kernels: damage, hangs, crashes, re-grading.
+
+Every tampered or damaged copy of a correct notebook must grade as far as its honest content
+allows, with a clear reason where something was wrong, and never stop the other submissions.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import zipfile
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+from conftest import cell, released_notebook, source_notebook, submit
+
+from grader.cli import main
+from grader.course import Course
+from grader.grade.record import FAILED, GRADED, PARTIAL
+from grader.grade.results import item_results
+from grader.grade.run import Settings, grade_assignment
+
+pytestmark = pytest.mark.notebook
+A = "cross_entropy"
+
+
+def scores(course: Course, student: str) -> dict[str, float | None]:
+    items = item_results(course.db_url, course.autograded / student / A, A, student)
+    return {i.grade_id: i.score for i in items}
+
+
+def full_marks(course: Course) -> dict[str, float | None]:
+    """Scores of the untouched solution: every test passed, written answers pending."""
+    nb = released_notebook(course, A)
+    return {c.metadata.nbgrader["grade_id"]: (None if c.cell_type == "markdown"
+                                               else float(c.metadata.nbgrader["points"]))
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def tampered_solutions() -> dict[str, nbformat.NotebookNode]:
+    """Copies of the solution, each damaged or tampered with in one way."""
+    solution = source_notebook(A)
+    variants = {}
+
+    def variant(name):
+        variants[name] = copy.deepcopy(solution)
+        return variants[name]
+
+    variant("honest")
+    nb = variant("answer_to_markdown")
+    cell(nb, "softmax").cell_type = "markdown"
+    nb = variant("duplicate_grade_id")
+    nb.cells.append(copy.deepcopy(cell(nb, "test_bce_loss")))
+    nb.cells[-1].source = "pass"
+    nb = variant("deleted_tests")
+    nb.cells = [c for c in nb.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") not in
+                {"test_sigmoid_values", "test_sce_loss", "test_saturation_ratio"}]
+    nb = variant("edited_tests")
+    for c in nb.cells:
+        if c.metadata.get("nbgrader", {}).get("grade") and c.cell_type == "code":
+            c.source = "pass"
+    nb = variant("edited_metadata")
+    for c in nb.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            meta["points"] = 100
+            meta["checksum"] = "0" * 32
+    nb = variant("test_cell_unlocked")
+    meta = cell(nb, "test_bce_gradient").metadata.nbgrader
+    meta.update(locked=False, solution=True)
+    cell(nb, "test_bce_gradient").source = "pass"
+    return variants
+
+
+@pytest.fixture(scope="module")
+def tamper_run(tmp_path_factory: pytest.TempPathFactory):
+    from conftest import make_course
+
+    course = make_course(tmp_path_factory.mktemp("tamper") / "course", (A,))
+    for student, nb in tampered_solutions().items():
+        submit(course, student, A, nb)
+    # deleting an answer cell together with its test cell: the test comes back, the answer not
+    nb = copy.deepcopy(source_notebook(A))
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id")
+                not in {"two_class_logit", "test_two_class_logit"}]
+    submit(course, "deleted_answer_and_test", A, nb)
+    submit(course, "invalid_json", A, '{"cells": [ {"cell_type": "code"')
+    submit(course, "not_a_notebook", A, json.dumps({"hello": "world"}))
+    outcomes = grade_assignment(course, A, settings=Settings(workers=2))
+    return course, {o.student: o for o in outcomes}
+
+
+def test_honest_solution_scores_full_marks(tamper_run) -> None:
+    course, outcomes = tamper_run
+    assert outcomes["honest"].status == GRADED
+    assert scores(course, "honest") == full_marks(course)
+
+
+@pytest.mark.parametrize("student", ["answer_to_markdown", "duplicate_grade_id", "deleted_tests",
+                                     "edited_tests", "edited_metadata", "test_cell_unlocked"])
+def test_damage_grades_like_the_honest_content(tamper_run, student: str) -> None:
+    course, outcomes = tamper_run
+    outcome = outcomes[student]
+    assert outcome.status == GRADED, outcome.reasons
+    assert scores(course, student) == full_marks(course)
+    assert outcome.max_score == outcomes["honest"].max_score
+    assert outcome.messages, "what nbgrader repaired is on record"
+
+
+def test_deleted_answer_loses_only_its_items(tamper_run) -> None:
+    course, outcomes = tamper_run
+    expected = full_marks(course) | {"test_two_class_logit": 0.0, "test_reduction": 0.0}
+    assert outcomes["deleted_answer_and_test"].status == GRADED
+    assert scores(course, "deleted_answer_and_test") == expected
+
+
+@pytest.mark.parametrize("student,reason", [("invalid_json", "not valid JSON (line 1"),
+                                            ("not_a_notebook", "not a notebook")])
+def test_unreadable_notebook_fails_with_reason_and_zero(tamper_run, student, reason) -> None:
+    course, outcomes = tamper_run
+    outcome = outcomes[student]
+    assert outcome.status == FAILED
+    assert any(reason in r for r in outcome.reasons), outcome.reasons
+    assert outcome.score == 0
+    record = json.loads((course.autograded / student / A / ".grading.json").read_text())
+    assert record["status"] == FAILED and record["reasons"] == outcome.reasons
+
+
+def test_regrading_is_idempotent(tamper_run) -> None:
+    course, outcomes = tamper_run
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course.db_url) as gb:
+        before = {(s.student.id, n.name, g.name): (g.auto_score, g.needs_manual_grade)
+                  for s in gb.assignment_submissions(A) for n in s.notebooks for g in n.grades}
+        count = len(gb.assignment_submissions(A))
+    again = {o.student: o for o in grade_assignment(course, A, settings=Settings(workers=2))}
+    with Gradebook(course.db_url) as gb:
+        after = {(s.student.id, n.name, g.name): (g.auto_score, g.needs_manual_grade)
+                 for s in gb.assignment_submissions(A) for n in s.notebooks for g in n.grades}
+        assert len(gb.assignment_submissions(A)) == count == len(outcomes)
+    assert after == before
+    assert {s: o.score for s, o in again.items()} == {s: o.score for s, o in outcomes.items()}
+
+
+def solution_with(grade_id: str, extra: str) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(source_notebook(A))
+    cell(nb, grade_id).source += "\n" + extra
+    return nb
+
+
+def test_hangs_memory_and_dead_kernels_are_contained(course: Course) -> None:
+    # an endless loop after a correct definition: the answer cell times out, tests still pass
+    submit(course, "loop_cell", A, solution_with("sigmoid", "while True:\n    pass"))
+    # a function that never returns: only the items calling it time out
+    nb = copy.deepcopy(source_notebook(A))
+    cell(nb, "two_class_logit").source = "def two_class_logit(S):\n    while True:\n        pass"
+    submit(course, "loop_function", A, nb)
+    # memory exhaustion: the allocation fails inside the kernel's limit
+    submit(course, "memory", A, solution_with("softmax", "hog = np.ones((2**31,))"))
+    # the kernel kills itself half-way: what ran before is graded, the rest scores 0
+    submit(course, "suicide", A, solution_with(
+        "affine_map", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"))
+    outcomes = {o.student: o for o in grade_assignment(
+        course, A, settings=Settings(workers=2, cell_timeout=4))}
+    full = full_marks(course)
+
+    assert outcomes["loop_cell"].status == GRADED
+    assert scores(course, "loop_cell") == full
+    answer = cell(nbformat.read(course.autograded / "loop_cell" / A / f"{A}.ipynb", 4), "sigmoid")
+    assert any(o.get("ename") == "CellTimeoutError" or "Interrupt" in o.get("ename", "")
+               for o in answer.outputs), answer.outputs
+
+    assert scores(course, "loop_function") == full | {"test_two_class_logit": 0.0,
+                                                       "test_reduction": 0.0}
+
+    assert outcomes["memory"].status == GRADED
+    assert scores(course, "memory") == full
+    answer = cell(nbformat.read(course.autograded / "memory" / A / f"{A}.ipynb", 4), "softmax")
+    assert any(o.get("ename") == "MemoryError" for o in answer.outputs), answer.outputs
+
+    suicide = outcomes["suicide"]
+    assert suicide.status == PARTIAL
+    assert any("kernel died" in r for r in suicide.reasons), suicide.reasons
+    got = scores(course, "suicide")
+    ids = list(full)
+    cut = ids.index("test_affine_map")
+    assert {k: got[k] for k in ids[:cut]} == {k: full[k] for k in ids[:cut]}
+    assert all(got[k] in (0.0, None) for k in ids[cut:]), got
+
+
+def test_lms_zip_export_is_graded(course: Course, tmp_path) -> None:
+    archive = tmp_path / "canvas.zip"
+    solution = nbformat.writes(source_notebook(A))
+    blank = nbformat.writes(released_notebook(course, A))
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr(f"lovelaceada_12345_678901_{A}.ipynb", solution)
+        bundle.writestr(f"turingalan_LATE_23456_789012_{A}-1.ipynb", blank)
+        bundle.writestr("readme.txt", "not a submission")
+    outcomes = {o.student: o for o in grade_assignment(
+        course, A, submissions=archive, settings=Settings(workers=2))}
+    assert set(outcomes) == {"lovelaceada", "turingalan"}
+    assert outcomes["lovelaceada"].score == sum(v for v in full_marks(course).values() if v)
+    assert outcomes["turingalan"].score == 0
+
+
+def test_cli_errors_are_clear(course: Course, tmp_path) -> None:
+    runner = CliRunner()
+    root = ["--course", str(course.root)]
+    result = runner.invoke(main, ["grade", "nope", *root])
+    assert result.exit_code == 1 and "unknown assignment 'nope'" in result.output
+    result = runner.invoke(main, ["grade", A, *root])
+    assert result.exit_code == 1 and "does not exist" in result.output
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(main, ["grade", A, "--submissions", str(tmp_path / "empty"), *root])
+    assert result.exit_code == 1 and "no submissions of 'cross_entropy'" in result.output
+    bad_zip = tmp_path / "x.zip"
+    bad_zip.write_text("not a zip")
+    result = runner.invoke(main, ["grade", A, "--submissions", str(bad_zip), *root])
+    assert result.exit_code == 1 and "not a readable zip file" in result.output
+    assert not (course.autograded / "x").exists()
