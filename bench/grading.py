@@ -1,0 +1,115 @@
+"""Benchmark: stock ``nbgrader autograde`` against ``grader grade`` on the same class.
+
+For each assignment, N submissions are generated from the solution notebook (student i has
+answer cell i mod K replaced by the released stub, so scores vary), copied into two identical
+scratch courses, and graded once by each tool. Prints wall time, throughput and their ratio,
+and checks that both tools gave every student the same score.
+
+    .venv/bin/python bench/grading.py [--submissions 40] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from grader.course import Course  # noqa: E402
+from grader.release import release  # noqa: E402
+
+
+def make_course(root: Path, assignment: str) -> Course:
+    root.mkdir(parents=True)
+    shutil.copy2(REPO / "nbgrader_config.py", root)
+    shutil.copytree(REPO / "source" / assignment, root / "source" / assignment)
+    course = Course(root)
+    release(course, [assignment])
+    return course
+
+
+def submissions(course: Course, assignment: str, count: int) -> dict[str, nbformat.NotebookNode]:
+    """``count`` notebooks: the solution with one answer cell (in turn) left as the stub."""
+    solution = nbformat.read(REPO / "source" / assignment / f"{assignment}.ipynb", 4)
+    stub = nbformat.read(course.release / assignment / f"{assignment}.ipynb", 4)
+    stubs = {c.metadata["nbgrader"]["grade_id"]: c.source for c in stub.cells
+             if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+    answers = sorted(stubs)
+    made = {}
+    for i in range(count):
+        nb = copy.deepcopy(solution)
+        blank = answers[i % (len(answers) + 1)] if i % (len(answers) + 1) < len(answers) else None
+        for c in nb.cells:
+            if c.metadata.get("nbgrader", {}).get("grade_id") == blank:
+                c.source = stubs[blank]
+        made[f"s{i:03d}"] = nb
+    return made
+
+
+def place(course: Course, assignment: str, notebooks: dict[str, nbformat.NotebookNode]) -> None:
+    for student, nb in notebooks.items():
+        target = course.submitted / student / assignment / f"{assignment}.ipynb"
+        target.parent.mkdir(parents=True)
+        nbformat.write(nb, target)
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent),
+                                                 os.environ.get("PATH", "")]))
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return elapsed
+
+
+def totals(course: Course, assignment: str) -> dict[str, float]:
+    with Gradebook(course.db_url) as gb:
+        return {s.student.id: round(s.score, 6) for s in gb.assignment_submissions(assignment)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=40)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--assignment", action="append", default=None)
+    args = parser.parse_args()
+    rows = []
+    for assignment in args.assignment or ["cross_entropy", "svm_hinge"]:
+        with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
+            stock = make_course(Path(tmp) / "stock", assignment)
+            ours = make_course(Path(tmp) / "ours", assignment)
+            notebooks = submissions(stock, assignment, args.submissions)
+            place(stock, assignment, notebooks)
+            place(ours, assignment, notebooks)
+            t_stock = timed(["nbgrader", "autograde", assignment, "--force"], stock.root)
+            t_ours = timed([str(Path(sys.executable).parent / "grader"), "grade", assignment,
+                            "--workers", str(args.workers)], ours.root)
+            same = totals(stock, assignment) == totals(ours, assignment)
+            rows.append((assignment, args.submissions, t_stock, t_ours, same))
+            print(f"{assignment}: stock {t_stock:.1f} s, grader {t_ours:.1f} s, "
+                  f"ratio {t_stock / t_ours:.2f}x, same scores: {same}", flush=True)
+    print()
+    print(f"{'assignment':<15}{'n':>5}{'stock s':>10}{'grader s':>10}"
+          f"{'stock nb/s':>12}{'grader nb/s':>13}{'ratio':>8}  same scores")
+    for assignment, n, t_stock, t_ours, same in rows:
+        print(f"{assignment:<15}{n:>5}{t_stock:>10.1f}{t_ours:>10.1f}{n / t_stock:>12.2f}"
+              f"{n / t_ours:>13.2f}{t_stock / t_ours:>7.2f}x  {same}")
+    if not all(row[-1] for row in rows):
+        sys.exit("the two tools disagree on some scores")
+
+
+if __name__ == "__main__":
+    main()
