@@ -300,10 +300,31 @@ def test_cofailure(report) -> None:
     assert hw2.loc["test_c", "test_d"] == 1  # erin
     hw1 = report.cofailure["hw1"]
     assert hw1.loc["test_b", "essay"] == 1 and hw1.loc["test_a", "essay"] == 0
+    # phi = (n11 n - n1 n2) / sqrt(n1 (n - n1) n2 (n - n2)) over students graded on both.
+    corr = report.cofailure_corr["hw1"]
+    # test_b and essay: graded on both alice, carol, erin; b failed by carol, essay by
+    # carol and erin: (1*3 - 1*2) / sqrt(1*2*2*1).
+    assert corr.loc["test_b", "essay"] == pytest.approx(0.5)
+    # test_a and test_b: four students, bob fails a, carol fails b: (0 - 1) / sqrt(1*3*1*3).
+    assert corr.loc["test_a", "test_b"] == pytest.approx(-1 / 3)
+    assert math.isnan(corr.loc["test_a", "test_a"])
     pairs = report.cofailure_pairs
     assert pairs[["item_a", "item_b", "both"]].values.tolist() == [
         ["test_b", "essay", 1], ["test_c", "test_d", 1]]
     assert pairs["jaccard"].tolist() == pytest.approx([1 / 2, 1 / 3])
+    # test_c and test_d: four students; erin fails c; alice, carol, erin fail d.
+    assert pairs["correlation"].tolist() == pytest.approx([0.5, (4 - 3) / math.sqrt(9)])
+
+
+def test_failure_correlation_finds_a_shared_skill(tmp_path: Path) -> None:
+    """In the synthetic class the four 'stable' items share a second skill: they are the
+    pairs failed together beyond what overall ability explains."""
+    from grader.report.synthetic import synthetic_gradebook
+
+    synthetic_gradebook(tmp_path / "gradebook.db", n_students=400, seed=5)
+    pairs = build_report(tmp_path).cofailure_pairs
+    top = pairs[pairs["assignment"] == "cross_entropy"].head(3)
+    assert all("stable" in a and "stable" in b for a, b in zip(top["item_a"], top["item_b"]))
 
 
 def test_flags(report) -> None:

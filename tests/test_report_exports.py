@@ -140,6 +140,8 @@ def test_json_round_trip(small_course: Path) -> None:
                                   check_column_type=False, check_index_type=False)
     for name, counts in report.cofailure.items():
         assert np.array_equal(back["cofailure"][name].to_numpy(), counts.to_numpy())
+        assert np.allclose(back["cofailure_corr"][name].to_numpy(),
+                           report.cofailure_corr[name].to_numpy(), equal_nan=True)
     bob = back["submissions"].set_index(["student_id", "assignment"]).loc[("bob", "hw1")]
     assert bob["late_penalty"] == pytest.approx(1.2)
     assert math.isnan(back["item_scores"].loc["bob", ("hw1", "essay")])

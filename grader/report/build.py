@@ -11,7 +11,14 @@ import pandas as pd
 
 from grader.report.artifacts import read_artifacts
 from grader.report.flags import flag_table
-from grader.report.items import cofailure, cofailure_pairs, failed_mask, group_failures, item_table
+from grader.report.items import (
+    cofailure,
+    cofailure_pairs,
+    failed_mask,
+    failure_correlation,
+    group_failures,
+    item_table,
+)
 from grader.report.load import GradebookData, load_gradebook
 from grader.report.policy import CoursePolicy, load_policy
 from grader.report.tables import item_score_table, student_table, submission_table
@@ -46,6 +53,8 @@ class Report:
         Grouped failure messages (see :func:`grader.report.items.group_failures`).
     cofailure : dict of str to DataFrame
         Per assignment, students failing both of two items.
+    cofailure_corr : dict of str to DataFrame
+        Per assignment, the correlation (phi) of failing two items.
     cofailure_pairs : DataFrame
         The pairs of items most often failed together.
     flags : DataFrame
@@ -63,6 +72,7 @@ class Report:
     items: pd.DataFrame
     failures: pd.DataFrame
     cofailure: dict[str, pd.DataFrame] = field(default_factory=dict)
+    cofailure_corr: dict[str, pd.DataFrame] = field(default_factory=dict)
     cofailure_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
     flags: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -125,6 +135,7 @@ def build_report(course_dir: str | Path = ".", assignments: Sequence[str] | None
     students = student_table(data, submissions, policy)
     scores = item_score_table(data)
     failed = failed_mask(scores, data)
+    graded = scores.notna()
     failures = group_failures(messages, data, failed)
     items = item_table(data, scores, failures)
     pending = data.grades.loc[data.grades["pending"], ["student_id", "assignment", "item"]]
@@ -140,7 +151,9 @@ def build_report(course_dir: str | Path = ".", assignments: Sequence[str] | None
         items=items,
         failures=failures,
         cofailure={name: cofailure(failed, name) for name in data.assignment_names},
-        cofailure_pairs=cofailure_pairs(failed, data.assignment_names),
+        cofailure_corr={name: failure_correlation(failed, graded, name)
+                        for name in data.assignment_names},
+        cofailure_pairs=cofailure_pairs(failed, graded, data.assignment_names),
         flags=flag_table(submissions, runs, pending),
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 
 import matplotlib
 
@@ -16,6 +17,7 @@ matplotlib.use("Agg")  # no display on a grading server
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 _STYLE = {
     "svg.fonttype": "none",
@@ -32,7 +34,9 @@ def _svg(figure: plt.Figure) -> str:
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(figure)
     text = buffer.getvalue()
-    # Drop the XML prolog and DOCTYPE: the SVG is embedded in an HTML document.
+    # Drop the XML prolog, DOCTYPE and RDF metadata (full of URLs): the SVG is embedded in an
+    # HTML page, which should name no address at all.
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.DOTALL)
     return text[text.index("<svg"):]
 
 
@@ -58,11 +62,16 @@ def histogram_svg(percent: pd.Series, cutoffs: dict[str, float]) -> str:
         figure, axes = plt.subplots(figsize=(7.5, 2.8))
         top = max(100.0, math.ceil(values.max() / 5) * 5)
         axes.hist(values, bins=np.arange(0, top + 5, 5), color="#1565c0", edgecolor="white")
+        axes.yaxis.set_major_locator(MaxNLocator(integer=True))
         for letter, minimum in cutoffs.items():
             if 0 < minimum <= top:
                 axes.axvline(minimum, color="#555555", linestyle="--", linewidth=0.8)
-                axes.text(minimum + 0.8, axes.get_ylim()[1] * 0.95, letter, va="top",
-                          color="#333333")
+            # Letters above the plot, centred on their band, so that no bar hides them.
+            upper = min([m for m in cutoffs.values() if m > minimum] + [top])
+            if minimum < top:
+                axes.text((max(minimum, 0) + upper) / 2, 1.02, letter, ha="center",
+                          va="bottom", color="#333333", fontweight="bold",
+                          transform=axes.get_xaxis_transform())
         axes.set_xlabel("course grade (%)")
         axes.set_ylabel("students")
         axes.set_xlim(0, top)

@@ -220,7 +220,9 @@ def report_dict(report: Report) -> dict[str, Any]:
         },
         "failures": _records(report.failures),
         "cofailure": {name: {"items": [str(i) for i in counts.index],
-                             "counts": _plain(counts.to_numpy())}
+                             "counts": _plain(counts.to_numpy()),
+                             "correlation": _plain(report.cofailure_corr[name].to_numpy(
+                                 dtype=float))}
                       for name, counts in report.cofailure.items()},
         "cofailure_pairs": _records(report.cofailure_pairs),
         "flags": _records(report.flags),
@@ -235,7 +237,7 @@ def json_text(report: Report) -> str:
     ``items``, ``failures``, ``cofailure_pairs``, ``flags`` as lists of row objects;
     ``item_scores`` as ``{"students", "columns": [[assignment, item], ...], "scores"}``
     (``null`` for pending or not submitted); ``cofailure`` as ``{assignment: {"items",
-    "counts"}}``. Missing values are ``null``, times ISO 8601.
+    "counts", "correlation"}}``. Missing values are ``null``, times ISO 8601.
 
     Parameters
     ----------
@@ -265,8 +267,8 @@ def read_json(text: str) -> dict[str, Any]:
     -------
     dict
         The same keys as the JSON; tables become DataFrames (time columns parsed),
-        ``item_scores`` a DataFrame with ``(assignment, item)`` columns and ``cofailure`` a
-        dict of square DataFrames.
+        ``item_scores`` a DataFrame with ``(assignment, item)`` columns; ``cofailure`` (counts)
+        and ``cofailure_corr`` (correlations) dicts of square DataFrames.
 
     Raises
     ------
@@ -292,7 +294,13 @@ def read_json(text: str) -> dict[str, Any]:
     out["item_scores"] = pd.DataFrame(values, index=pd.Index(scores["students"],
                                                              name="student_id"),
                                       columns=columns)
-    out["cofailure"] = {name: pd.DataFrame(np.array(block["counts"], dtype=np.int64).reshape(
-        len(block["items"]), len(block["items"])), index=block["items"], columns=block["items"])
-        for name, block in data["cofailure"].items()}
+    def square(block: dict, key: str, dtype: type) -> pd.DataFrame:
+        size = len(block["items"])
+        values = np.array(block[key], dtype=dtype).reshape(size, size)
+        return pd.DataFrame(values, index=block["items"], columns=block["items"])
+
+    out["cofailure"] = {name: square(block, "counts", np.int64)
+                        for name, block in data["cofailure"].items()}
+    out["cofailure_corr"] = {name: square(block, "correlation", float)
+                             for name, block in data["cofailure"].items()}
     return out

@@ -44,6 +44,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .chart svg { max-width: 100%; height: auto; }
 table.heat td { width: 34px; min-width: 34px; text-align: center; padding: 2px;
                 font-size: 11px; border: 1px solid #fff; }
+table.heat th { background: none; position: static; }
 table.heat th.rot { height: 150px; white-space: nowrap; vertical-align: bottom;
                     padding: 0 2px; background: none; position: static; }
 table.heat th.rot div { writing-mode: vertical-rl; transform: rotate(180deg);
@@ -289,10 +290,21 @@ def _failures(report: Report) -> str:
             f'numbers replaced by #.</p><div class="tall">{table}</div>')
 
 
-def _heat(counts: pd.DataFrame) -> str:
+def _colour(phi: float) -> str:
+    # Red for items failed together more than chance, blue for less; full colour at |0.6|,
+    # a strong association for pass/fail data.
+    if math.isnan(phi):
+        return ""
+    strength = min(abs(phi) / 0.6, 1.0)
+    rgb = "198, 40, 40" if phi > 0 else "21, 101, 192"
+    style = f"background: rgba({rgb}, {0.06 + 0.94 * strength:.2f});"
+    return style + (" color: #fff;" if strength > 0.55 else "")
+
+
+def _heat(counts: pd.DataFrame, phi: pd.DataFrame, assignment: str) -> str:
     size = len(counts)
     values = counts.to_numpy()
-    diagonal = values.diagonal()
+    correlation = phi.to_numpy(dtype=float)
     head = "<th></th>" + "".join(f'<th class="rot"><div>{escape(str(c))}</div></th>'
                                  for c in counts.columns)
     rows = []
@@ -300,39 +312,41 @@ def _heat(counts: pd.DataFrame) -> str:
         cells = [f'<th class="row">{escape(str(counts.index[i]))}</th>']
         for j in range(size):
             both = int(values[i, j])
-            either = int(diagonal[i] + diagonal[j] - both)
-            jaccard = both / either if either else 0.0
-            # Colour by Jaccard index: how far the two items are failed by the same students.
-            alpha = 0.08 + 0.92 * jaccard if both else 0.0
-            style = f"background: rgba(198, 40, 40, {alpha:.2f});"
-            if jaccard > 0.55:
-                style += " color: #fff;"
-            title = (f"{counts.index[i]} failed by {int(diagonal[i])}" if i == j else
-                     f"{counts.index[i]} & {counts.columns[j]}: {both} students failed both "
-                     f"(Jaccard {jaccard:.2f})")
-            cells.append(f'<td style="{style}" title="{escape(title)}">{both or ""}</td>')
+            if i == j:
+                title = f"{counts.index[i]}: failed by {both} students"
+                style = "background: #e8eaed; font-weight: 600;"
+            else:
+                r = correlation[i, j]
+                title = (f"{counts.index[i]} & {counts.columns[j]}: {both} students failed "
+                         f"both; correlation {'n/a' if math.isnan(r) else f'{r:.2f}'}")
+                style = _colour(r)
+            cells.append(f'<td style="{style}" title="{escape(title)}">{both}</td>')
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<div class="scroll"><table class="heat"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(rows)}</tbody></table></div>')
+    return (f'<div class="scroll"><table class="heat" id="heat-{escape(assignment)}"><thead>'
+            f'<tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>')
 
 
 def _cofailure(report: Report) -> str:
     parts = ["<h2>Items failed together</h2>",
              '<p class="note">Cell: number of students who failed both items (less than full '
-             "credit); diagonal: students who failed the item. Colour: Jaccard index, failed "
-             "both / failed either — dark cells are items failed by the same students, a hint "
-             "of one shared misconception. Hover a cell for details.</p>"]
+             "credit); diagonal: students who failed the item. Colour: correlation (phi) of "
+             "failing the two items, over students graded on both — red: failed together more "
+             "often than their failure rates predict (a shared misconception or a shared "
+             "bug), blue: less often, pale: unrelated. Hover a cell for details.</p>"]
     pairs = report.cofailure_pairs
     if not pairs.empty:
         rows = [_text_cell(r.assignment) + _text_cell(r.item_a) + _text_cell(r.item_b)
                 + _num_cell(r.both, text=str(r.both)) + _num_cell(r.jaccard, 2)
+                + _num_cell(r.correlation, 2)
                 for r in pairs.itertuples(index=False)]
-        parts.append("<h3>Pairs most often failed together</h3>" + _table(
-            ["assignment", "item", "item", "failed both", "Jaccard"], rows, "pairs"))
+        parts.append("<h3>Pairs most strongly failed together</h3>" + _table(
+            ["assignment", "item", "item", "failed both", "Jaccard", "correlation"], rows,
+            "pairs"))
     for assignment, counts in report.cofailure.items():
         if counts.empty or not counts.to_numpy().any():
             continue
-        parts.append(f"<h3>{escape(assignment)}</h3>{_heat(counts)}")
+        phi = report.cofailure_corr[assignment]
+        parts.append(f"<h3>{escape(assignment)}</h3>{_heat(counts, phi, assignment)}")
     if len(parts) == 2:
         parts.append('<p class="muted">No failed items.</p>')
     return "".join(parts)

@@ -182,24 +182,72 @@ def cofailure(failed: pd.DataFrame, assignment: str) -> pd.DataFrame:
                         columns=failed[assignment].columns)
 
 
-def cofailure_pairs(failed: pd.DataFrame, assignments: list[str],
-                    limit: int = 15) -> pd.DataFrame:
-    """The item pairs most often failed together, with their Jaccard index.
+def failure_correlation(failed: pd.DataFrame, graded: pd.DataFrame,
+                        assignment: str) -> pd.DataFrame:
+    """Correlation (phi coefficient) of failing two items, over students graded on both.
 
-    The Jaccard index is |failed both| / |failed either|: 1 means the two items are always
-    failed by the same students.
+    Counting students who fail both items mostly measures how hard the items are; the phi
+    coefficient measures how much more often they are failed together than chance predicts
+    from their failure rates: 0 for independent items, 1 for items failed by exactly the same
+    students. NaN when an item is failed by all or none of the students graded on both.
+
+    Parameters
+    ----------
+    failed : DataFrame
+        Output of :func:`failed_mask`.
+    graded : DataFrame
+        True where a student was graded on an item (same shape as ``failed``).
+    assignment : str
+        The assignment whose items are compared.
 
     Returns
     -------
     DataFrame
-        ``assignment, item_a, item_b, both, jaccard`` for at most ``limit`` pairs failed
-        together by at least one student, highest Jaccard index first.
+        Square, items by items, with NaN on the diagonal.
+    """
+    if failed.empty or assignment not in failed.columns.get_level_values(0):
+        return pd.DataFrame()
+    f = failed[assignment].to_numpy(dtype=float)
+    g = graded[assignment].to_numpy(dtype=float)
+    n = g.T @ g  # graded on both
+    fail_i = f.T @ g  # failed i, graded on j
+    fail_j = g.T @ f  # graded on i, failed j
+    both = f.T @ f
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = (both * n - fail_i * fail_j) / np.sqrt(
+            fail_i * (n - fail_i) * fail_j * (n - fail_j))
+    phi[~np.isfinite(phi)] = np.nan
+    np.fill_diagonal(phi, np.nan)
+    items = failed[assignment].columns
+    return pd.DataFrame(phi, index=items, columns=items)
+
+
+def cofailure_pairs(failed: pd.DataFrame, graded: pd.DataFrame, assignments: list[str],
+                    limit: int = 15) -> pd.DataFrame:
+    """The item pairs most strongly failed together.
+
+    Parameters
+    ----------
+    failed, graded : DataFrame
+        Failed and graded masks (see :func:`failure_correlation`).
+    assignments : list of str
+        Assignments whose items are paired (never across assignments).
+    limit : int
+        Number of pairs returned.
+
+    Returns
+    -------
+    DataFrame
+        ``assignment, item_a, item_b, both, jaccard, correlation`` for at most ``limit``
+        pairs failed together by at least one student, highest correlation (phi) first.
+        ``jaccard`` is failed both / failed either.
     """
     rows = []
     for assignment in assignments:
         counts = cofailure(failed, assignment)
         if counts.empty:
             continue
+        phi = failure_correlation(failed, graded, assignment).to_numpy()
         values = counts.to_numpy()
         diagonal = np.diag(values)
         upper_i, upper_j = np.triu_indices(len(values), k=1)
@@ -208,9 +256,9 @@ def cofailure_pairs(failed: pd.DataFrame, assignments: list[str],
             if both:
                 either = int(diagonal[i] + diagonal[j] - both)
                 rows.append((assignment, counts.index[i], counts.columns[j], both,
-                             both / either))
-    frame = pd.DataFrame(rows, columns=["assignment", "item_a", "item_b", "both", "jaccard"])
-    # Jaccard first: two rarely failed items that are always failed together say more about
-    # a shared misconception than two hard items that many students fail anyway.
-    frame = frame.sort_values(["jaccard", "both"], ascending=False, kind="stable")
+                             both / either, float(phi[i, j])))
+    frame = pd.DataFrame(rows, columns=["assignment", "item_a", "item_b", "both", "jaccard",
+                                        "correlation"])
+    frame = frame.sort_values(["correlation", "both"], ascending=False, kind="stable",
+                              na_position="last")
     return frame.head(limit).reset_index(drop=True)

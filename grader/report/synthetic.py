@@ -135,7 +135,7 @@ def synthetic_gradebook(db_path: str | Path, n_students: int = 1000, seed: int =
             notebook = assignment.notebooks[0]
             cells = {cell.name: cell for cell in notebook.grade_cells}
             solutions = {cell.name: cell for cell in notebook.solution_cells}
-            difficulty = rng.uniform(-2.0, 1.0, size=len(COURSE[assignment.name]))
+            difficulty = rng.uniform(-3.0, 0.5, size=len(COURSE[assignment.name]))
             for index, sid in enumerate(ids):
                 if rng.random() < missing:
                     continue
