@@ -49,10 +49,11 @@ def submissions(course: Course, assignment: str, count: int) -> dict[str, nbform
     made = {}
     for i in range(count):
         nb = copy.deepcopy(solution)
-        blank = answers[i % (len(answers) + 1)] if i % (len(answers) + 1) < len(answers) else None
-        for c in nb.cells:
-            if c.metadata.get("nbgrader", {}).get("grade_id") == blank:
-                c.source = stubs[blank]
+        slot = i % (len(answers) + 1)  # one in every len+1 students answers everything
+        if slot < len(answers):
+            for c in nb.cells:
+                if c.metadata.get("nbgrader", {}).get("grade_id") == answers[slot]:
+                    c.source = stubs[answers[slot]]
         made[f"s{i:03d}"] = nb
     return made
 
