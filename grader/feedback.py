@@ -58,7 +58,8 @@ class ShortErrors(NbGraderPreprocessor):
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+                name, text = output.get("ename", "Error"), output.get("evalue", "")
+                output["traceback"] = [f"{name}: {text}"]
         return cell, resources
 
 
