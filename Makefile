@@ -1,14 +1,15 @@
 # The two commands of the README:
-#   make all    set up, release every assignment, grade the bundled example class, print the table
+#   make all    set up, release every assignment, grade the bundled example class, print the
+#               grade table, write feedback and the HTML report
 #   make test   set up and run the test suite (real notebooks, real kernels)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: all install release grade-examples test lint clean bench
+.PHONY: all install release example test lint clean bench
 
-all: install release grade-examples
+all: example
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,15 +22,19 @@ install: $(STAMP)
 release: install
 	$(BIN)/grader release
 
-grade-examples: install
+example: install
 	$(BIN)/grader example
 
 test: install
-	$(BIN)/ruff check grader tests bench
+	$(BIN)/ruff check grader tests bench examples
 	$(BIN)/pytest
 
+lint: install
+	$(BIN)/ruff check grader tests bench examples
+
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/grading.py
+	$(BIN)/python bench/bench_report.py
 
 clean:
 	rm -rf gradebook.db submitted autograded/* feedback reports .grader
