@@ -5,7 +5,8 @@ The class (points in brackets; ``essay`` is a markdown answer graded by hand):
 hw1, due 2025-01-10 12:00: test_a [2], test_b [1], essay [3]
     alice   2  1  3      on time
     bob     0  1  —      25 h late, essay not graded yet (pending); nbgrader stored penalty 0.5
-    carol   2  0  1.5    on time; the grading run found something suspicious
+    carol   2  0  1.5    on time; the grading run found something suspicious; the essay's
+                         manual grade is marked for review (as after re-running the grader)
     erin    2  1  2      10 min late (inside the 15 min grace period)
     dave    no submission
 hw2, due 2025-01-20 12:00: test_c [4], test_d [2]
@@ -33,6 +34,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.report import build_report
+from grader.report.artifacts import failure_message
+from grader.report.items import message_pattern
 from grader.report.policy import CoursePolicy, LatePolicy, load_policy
 from grader.report.synthetic import ensure_alembic_on_path
 
@@ -141,6 +144,8 @@ def build_gradebook(course: Path) -> Path:
                     grade.auto_score = score
                 grade.needs_manual_grade = False
         gb.grant_extension("hw2", "carol", days=2)
+        # What nbgrader leaves after the autograder re-runs on a manually graded answer.
+        gb.find_grade("essay", "hw1", "hw1", "carol").needs_manual_grade = True
         gb.find_submission_notebook("hw1", "hw1", "bob").late_submission_penalty = 0.5
         gb.db.commit()
     for (assignment, sid), (_, scores) in SUBMISSIONS.items():
@@ -266,10 +271,14 @@ def test_item_statistics(report) -> None:
     assert a["upper_lower"] == pytest.approx(1.0)
     essay = items.loc["essay"]
     assert (essay["full"], essay["partial"], essay["zero"]) == pytest.approx((1 / 3, 2 / 3, 0))
-    d = items.loc["test_d"]  # 0, 2, 0, 0
-    assert d["mean"] == 0.5 and d["full"] == 0.25 and d["zero"] == 0.75
-    c = items.loc["test_c"]  # 4, 4, 4, 0 and the rest (test_d) 0, 2, 0, 0
-    assert c["discrimination"] == pytest.approx(np.corrcoef([4, 4, 4, 0], [0, 2, 0, 0])[0, 1])
+    # Erin's hw2 could not be graded: its zeros stay out of the item statistics.
+    d = items.loc["test_d"]  # alice 0, bob 2, carol 0
+    assert d["graded"] == 3 and d["mean"] == pytest.approx(2 / 3)
+    assert (d["full"], d["zero"]) == pytest.approx((1 / 3, 2 / 3))
+    c = items.loc["test_c"]  # 4, 4, 4: everyone got it, nothing to discriminate
+    assert c["graded"] == 3 and c["full"] == 1 and math.isnan(c["discrimination"])
+    b = items.loc["test_b"]  # [1, 1, 0, 1] against the rest [6-1, 1-1, 3.5-0, 5-1]
+    assert b["discrimination"] == pytest.approx(np.corrcoef([1, 1, 0, 1], [5, 0, 3.5, 4])[0, 1])
 
 
 def test_constant_item_has_no_discrimination(small_course: Path) -> None:
@@ -283,21 +292,40 @@ def test_constant_item_has_no_discrimination(small_course: Path) -> None:
 def test_failure_messages_grouped(report) -> None:
     failures = report.failures
     d = failures[failures["item"] == "test_d"].reset_index(drop=True)
-    assert d["pattern"].tolist() == ["ValueError: shapes (#,#) and (#,#) not aligned",
-                                     "stderr: RuntimeWarning: overflow in exp"]
-    assert d["count"].tolist() == [2, 1]
+    # Alice's and carol's messages differ only in numbers; erin's stderr output belongs to a
+    # submission that could not be graded and is left out.
+    assert d["pattern"].tolist() == ["ValueError: shapes (#,#) and (#,#) not aligned"]
+    assert d["count"].tolist() == [2]
     a = failures[failures["item"] == "test_a"]
-    # Last line of the message only; alice's error output on a full-credit cell is ignored.
-    assert a["example"].tolist() == ["AssertionError: sigmoid(0) should be 0.5, got 0.4"]
+    # The whole message on one line; alice's error output on a full-credit cell is ignored.
+    assert a["example"].tolist() == [
+        "AssertionError: sigmoid is wrong sigmoid(0) should be 0.5, got 0.4"]
     items = report.items.set_index("item")
-    assert items.loc["test_d", "common_failures"].startswith(
+    assert items.loc["test_d", "common_failures"] == (
         "ValueError: shapes (#,#) and (#,#) not aligned (2)")
+
+
+def test_failure_message_forms() -> None:
+    error = {"output_type": "error", "ename": "AssertionError",
+             "evalue": "got loss nan, dS [[ nan  0. ]\n [-0.5  nan]]: shift by the row maximum",
+             "traceback": []}
+    message = failure_message([error])
+    assert message == ("AssertionError: got loss nan, dS [[ nan 0. ] [-0.5 nan]]: shift by "
+                       "the row maximum")
+    assert message_pattern(message) == (
+        "AssertionError: got loss nan, dS […]: shift by the row maximum")
+    stderr = {"output_type": "stream", "name": "stderr", "text": "warning\nRuntimeWarning: x\n"}
+    assert failure_message([stderr]) == "stderr: RuntimeWarning: x"
+    assert failure_message([{"output_type": "stream", "name": "stdout", "text": "ok"}]) is None
+    assert failure_message([{"output_type": "error", "ename": "NotImplementedError",
+                             "evalue": "", "traceback": []}]) == "NotImplementedError"
 
 
 def test_cofailure(report) -> None:
     hw2 = report.cofailure["hw2"]
-    assert hw2.loc["test_c", "test_c"] == 1 and hw2.loc["test_d", "test_d"] == 3
-    assert hw2.loc["test_c", "test_d"] == 1  # erin
+    # Erin's hw2 is left out (the grading run failed): nobody failed test_c.
+    assert hw2.loc["test_c", "test_c"] == 0 and hw2.loc["test_d", "test_d"] == 2
+    assert hw2.loc["test_c", "test_d"] == 0
     hw1 = report.cofailure["hw1"]
     assert hw1.loc["test_b", "essay"] == 1 and hw1.loc["test_a", "essay"] == 0
     # phi = (n11 n - n1 n2) / sqrt(n1 (n - n1) n2 (n - n2)) over students graded on both.
@@ -308,12 +336,12 @@ def test_cofailure(report) -> None:
     # test_a and test_b: four students, bob fails a, carol fails b: (0 - 1) / sqrt(1*3*1*3).
     assert corr.loc["test_a", "test_b"] == pytest.approx(-1 / 3)
     assert math.isnan(corr.loc["test_a", "test_a"])
+    assert math.isnan(report.cofailure_corr["hw2"].loc["test_c", "test_d"])  # c never failed
     pairs = report.cofailure_pairs
-    assert pairs[["item_a", "item_b", "both"]].values.tolist() == [
-        ["test_b", "essay", 1], ["test_c", "test_d", 1]]
-    assert pairs["jaccard"].tolist() == pytest.approx([1 / 2, 1 / 3])
-    # test_c and test_d: four students; erin fails c; alice, carol, erin fail d.
-    assert pairs["correlation"].tolist() == pytest.approx([0.5, (4 - 3) / math.sqrt(9)])
+    assert pairs[["assignment", "item_a", "item_b", "both"]].values.tolist() == [
+        ["hw1", "test_b", "essay", 1]]
+    assert pairs["jaccard"].tolist() == pytest.approx([1 / 2])
+    assert pairs["correlation"].tolist() == pytest.approx([0.5])
 
 
 def test_failure_correlation_finds_a_shared_skill(tmp_path: Path) -> None:
@@ -334,6 +362,8 @@ def test_flags(report) -> None:
         ["alice", "hw2", "partly graded", "hw2.ipynb: a cell timed out after 60 s"],
         ["carol", "hw1", "suspicious", "a hidden test cell was edited"],
         ["bob", "hw1", "late", "1 d 1 h late, penalty 1.2 of 6 points"],
+        ["carol", "hw1", "review",
+         "manual grade(s) to check again after the autograder re-ran: essay"],
         ["bob", "hw1", "pending", "1 item(s) await manual grading: essay"],
     ]
 

@@ -170,8 +170,8 @@ def test_small_class_in_the_browser(small_page: Path, tmp_path: Path) -> None:
     assert ["late", "bob", "hw1", "1 d 1 h late, penalty 1.2 of 6 points"] in flags
     pairs = page.tables["pairs"]
     assert pairs[1] == ["hw1", "test_b", "essay", "1", "0.50", "0.50"]
-    heat = rows_by_first_cell(page.tables["heat-hw2"])
-    assert heat["test_d"][1:] == ["1", "3"]
+    heat = rows_by_first_cell(page.tables["heat-hw1"])
+    assert heat["essay"][1:] == ["0", "1", "2"]
     scores = rows_by_first_cell(page.tables["item-scores"])
     assert scores["bob"][1:4] == ["0", "1", "pending"]
     assert scores["dave"][1:] == ["—"] * 5

@@ -4,6 +4,10 @@ Both come from ``autograded/<student>/<assignment>/``: the grading pipeline writ
 ``.grading.json`` there (status, reason, suspicious findings), and the autograded notebooks keep
 the outputs of every test cell. A test cell that failed shows an error output (its exception
 name and message) or, for nbgrader's other zero-credit rule, output on stderr.
+
+The whole exception message is kept, on one line: the course's hidden tests write teaching
+messages that often print an array over several lines and end with the hint, so neither the
+first nor the last line alone says what went wrong.
 """
 
 from __future__ import annotations
@@ -19,6 +23,10 @@ import pandas as pd
 RUN_RECORD = ".grading.json"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _MAX_MESSAGE = 200
+
+
+def _one_line(text: str) -> str:
+    return " ".join(_ANSI.sub("", text or "").split())
 
 
 def _last_line(text: str) -> str:
@@ -42,15 +50,16 @@ def failure_message(outputs: Iterable[dict]) -> str | None:
     Returns
     -------
     str or None
-        ``"<ename>: <last line of evalue>"`` for an error; ``"stderr: <last line>"`` when
-        the cell only wrote to stderr (nbgrader gives such cells no credit either).
+        ``"<ename>: <evalue on one line>"`` for an error; ``"stderr: <last line>"`` when
+        the cell only wrote to stderr (nbgrader gives such cells no credit either). At most
+        200 characters.
     """
     stderr = None
     for output in outputs:
         kind = output.get("output_type")
         if kind == "error":
             name = output.get("ename") or "Error"
-            detail = _last_line(output.get("evalue", ""))
+            detail = _one_line(output.get("evalue", ""))
             return _shorten(f"{name}: {detail}" if detail else name)
         if kind == "stream" and output.get("name") == "stderr" and stderr is None:
             text = output.get("text", "")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from grader.report.artifacts import read_artifacts
@@ -101,6 +102,19 @@ def _assignment_summary(data: GradebookData, submissions: pd.DataFrame,
     return summary.reset_index(drop=True)
 
 
+def _without_failed_runs(scores: pd.DataFrame, submissions: pd.DataFrame) -> pd.DataFrame:
+    # The zeros of a submission the pipeline could not grade (a damaged notebook) say nothing
+    # about the items: item statistics leave them out; the student's grade keeps them.
+    failed = submissions[submissions["status"] == "failed"]
+    if failed.empty:
+        return scores
+    measured = scores.copy()
+    for student, assignment in zip(failed["student_id"], failed["assignment"]):
+        if assignment in measured.columns.get_level_values(0):
+            measured.loc[student, assignment] = np.nan
+    return measured
+
+
 def build_report(course_dir: str | Path = ".", assignments: Sequence[str] | None = None,
                  policy: CoursePolicy | None = None,
                  db_path: str | Path | None = None) -> Report:
@@ -134,11 +148,11 @@ def build_report(course_dir: str | Path = ".", assignments: Sequence[str] | None
     submissions = submission_table(data, policy, runs)
     students = student_table(data, submissions, policy)
     scores = item_score_table(data)
-    failed = failed_mask(scores, data)
-    graded = scores.notna()
+    measured = _without_failed_runs(scores, submissions)
+    failed = failed_mask(measured, data)
+    graded = measured.notna()
     failures = group_failures(messages, data, failed)
-    items = item_table(data, scores, failures)
-    pending = data.grades.loc[data.grades["pending"], ["student_id", "assignment", "item"]]
+    items = item_table(data, measured, failures)
     return Report(
         course_id=data.course_id,
         generated=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
@@ -154,6 +168,6 @@ def build_report(course_dir: str | Path = ".", assignments: Sequence[str] | None
         cofailure_corr={name: failure_correlation(failed, graded, name)
                         for name in data.assignment_names},
         cofailure_pairs=cofailure_pairs(failed, graded, data.assignment_names),
-        flags=flag_table(submissions, runs, pending),
+        flags=flag_table(submissions, runs, data.grades),
     )
 

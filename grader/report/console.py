@@ -83,6 +83,18 @@ def _items(report: Report) -> Table:
     return table
 
 
+def _pairs(report: Report, limit: int = 10) -> Table:
+    table = Table(title="Items failed together (correlation of failing both)",
+                  title_justify="left")
+    for column in ("assignment", "item", "item", "failed both", "Jaccard", "correlation"):
+        table.add_column(column, justify="right" if column in (
+            "failed both", "Jaccard", "correlation") else "left")
+    for row in report.cofailure_pairs.head(limit).itertuples(index=False):
+        table.add_row(row.assignment, row.item_a, row.item_b, str(row.both),
+                      _num(row.jaccard, 2), _num(row.correlation, 2))
+    return table
+
+
 def _flags(report: Report) -> Table:
     table = Table(title="Flagged submissions", title_justify="left")
     for column in ("student", "assignment", "kind", "reason"):
@@ -123,6 +135,8 @@ def table_text(report: Report, width: int | None = None, color: bool = False) ->
     else:
         console.print("No students in the gradebook.")
     console.print(_items(report))
+    if len(report.cofailure_pairs):
+        console.print(_pairs(report))
     if len(report.flags):
         console.print(_flags(report))
     else:

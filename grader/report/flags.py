@@ -16,6 +16,9 @@ Kinds, most urgent first:
     submitted after the deadline plus extension and grace period;
 ``flagged``
     flagged by a grader in nbgrader's formgrader;
+``review``
+    a manual grade stands, but nbgrader asks for it to be checked again because the
+    autograder ran after it was given;
 ``pending``
     manual items still await grading.
 """
@@ -24,7 +27,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-KINDS = ("not graded", "partly graded", "suspicious", "note", "late", "flagged", "pending")
+KINDS = ("not graded", "partly graded", "suspicious", "note", "late", "flagged", "review",
+         "pending")
 COLUMNS = ["student_id", "assignment", "kind", "reason"]
 
 
@@ -50,8 +54,18 @@ def _late_reason(row: pd.Series) -> str:
     return reason
 
 
+def _items_by_submission(grades: pd.DataFrame | None,
+                         column: str) -> dict[tuple[str, str], list[str]]:
+    names: dict[tuple[str, str], list[str]] = {}
+    if grades is not None and column in grades:
+        chosen = grades.loc[grades[column], ["student_id", "assignment", "item"]]
+        for student, assignment, item in chosen.itertuples(index=False):
+            names.setdefault((student, assignment), []).append(item)
+    return names
+
+
 def flag_table(submissions: pd.DataFrame, runs: pd.DataFrame,
-               pending_items: pd.DataFrame | None = None) -> pd.DataFrame:
+               grades: pd.DataFrame | None = None) -> pd.DataFrame:
     """List flagged submissions.
 
     Parameters
@@ -60,8 +74,9 @@ def flag_table(submissions: pd.DataFrame, runs: pd.DataFrame,
         Output of :func:`grader.report.tables.submission_table`.
     runs : DataFrame
         Grading records (``student_id, assignment, status, reason, suspicious``).
-    pending_items : DataFrame, optional
-        ``student_id, assignment, item`` of pending grades, named in the reason.
+    grades : DataFrame, optional
+        The gradebook's grades (``student_id, assignment, item, pending, review``): names
+        the pending items and supplies the grades to review.
 
     Returns
     -------
@@ -97,12 +112,12 @@ def flag_table(submissions: pd.DataFrame, runs: pd.DataFrame,
     rows.extend((s, a, "flagged", "flagged in the formgrader")
                 for s, a in zip(flagged["student_id"], flagged["assignment"]))
 
+    for (s, a), listed in _items_by_submission(grades, "review").items():
+        rows.append((s, a, "review", "manual grade(s) to check again after the autograder "
+                     f"re-ran: {', '.join(listed)}"))
+
     pending = submissions[submissions["pending_items"] > 0]
-    names: dict[tuple[str, str], list[str]] = {}
-    if pending_items is not None:
-        for s, a, item in pending_items[["student_id", "assignment", "item"]].itertuples(
-                index=False):
-            names.setdefault((s, a), []).append(item)
+    names = _items_by_submission(grades, "pending")
     for s, a, count in zip(pending["student_id"], pending["assignment"],
                            pending["pending_items"]):
         listed = names.get((s, a))

@@ -1,8 +1,9 @@
 """Per-item statistics: difficulty, spread, credit shares, discrimination, failures.
 
 Statistics describe graded work: a student counts for an item when they submitted the
-assignment and the item is not pending. An item is *failed* when it earned less than full
-credit (nbgrader's test cells earn all or nothing, so this is "the test did not pass").
+assignment, the item is not pending and the grading run did not fail on the submission (its
+zeros would measure a damaged notebook, not the item). An item is *failed* when it earned
+less than full credit (nbgrader's test cells earn all or nothing: "the test did not pass").
 
 Discrimination is the **corrected item-total correlation**: the Pearson correlation, over the
 students graded on the item, between the item's score and the rest of the assignment's score
@@ -24,6 +25,8 @@ from grader.report.load import GradebookData
 
 TOP_MESSAGES = 3
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+# A printed NumPy array: brackets around numbers, nan, inf and whitespace only.
+_ARRAY = re.compile(r"\[[\[\]\s\d.eE+\-,naifNAIF]*\]")
 _TOLERANCE = 1e-9
 
 
@@ -118,9 +121,9 @@ def failed_mask(scores: pd.DataFrame, data: GradebookData) -> pd.DataFrame:
 
 
 def message_pattern(message: str) -> str:
-    """A failure message with its numbers replaced by ``#``, so that the same failure on
-    different data groups together."""
-    return _NUMBER.sub("#", message)
+    """A failure message with printed arrays replaced by ``[…]`` and numbers by ``#``, so that
+    the same failure on different data groups together."""
+    return _NUMBER.sub("#", _ARRAY.sub("[…]", message))
 
 
 def group_failures(messages: pd.DataFrame, data: GradebookData,

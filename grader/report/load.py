@@ -79,9 +79,12 @@ class GradebookData:
         One row per submitted assignment: ``student_id, assignment, timestamp, seconds_late,
         stored_penalty, flagged``.
     grades : DataFrame
-        One row per grade: ``student_id, assignment, item, score, pending`` plus nbgrader's
-        ``auto_score, manual_score, extra_credit``. ``score`` is NaN while ``pending``;
-        ``nbgrader_score`` is what nbgrader counts (0 for an ungraded manual answer).
+        One row per grade: ``student_id, assignment, item, score, pending, review`` plus
+        nbgrader's ``auto_score, manual_score, extra_credit``. ``pending``: nbgrader wants a
+        manual grade and no person has given one yet; ``score`` is then NaN, not 0.
+        ``review``: a person has graded it, but re-running the autograder made nbgrader ask
+        for the grade to be checked again; the manual score counts. ``nbgrader_score`` is
+        what nbgrader counts (0 for an ungraded manual answer).
     """
 
     course_id: str | None
@@ -128,7 +131,8 @@ def _empty(course_id: str | None = None) -> GradebookData:
                            "timestamp": "datetime64[ns]", "seconds_late": "float64",
                            "stored_penalty": "float64", "flagged": "bool"}),
         grades=frame({"student_id": "object", "assignment": "object", "item": "object",
-                      "score": "float64", "pending": "bool", "nbgrader_score": "float64",
+                      "score": "float64", "pending": "bool", "review": "bool",
+                      "nbgrader_score": "float64",
                       "auto_score": "float64",
                       "manual_score": "float64", "extra_credit": "float64"}),
     )
@@ -220,7 +224,11 @@ def _read(connection: sqlite3.Connection) -> GradebookData:
         grades[column] = grades[column].astype(float)
     # nbgrader.api.Grade.score: manual wins over automatic; extra credit adds to either.
     base = grades["manual_score"].fillna(grades["auto_score"])
-    grades["pending"] = grades["needs_manual_grade"].astype(bool)
+    needs_manual = grades["needs_manual_grade"].astype(bool)
+    # nbgrader re-flags every manually graded cell when the autograder runs again
+    # (SaveAutoGrades); that grade still stands, so only cells without one are pending.
+    grades["pending"] = needs_manual & grades["manual_score"].isna()
+    grades["review"] = needs_manual & grades["manual_score"].notna()
     grades["nbgrader_score"] = base.fillna(0.0) + grades["extra_credit"].fillna(0.0)
     grades["score"] = grades["nbgrader_score"].where(~grades["pending"], np.nan)
 
@@ -233,7 +241,8 @@ def _read(connection: sqlite3.Connection) -> GradebookData:
         .reset_index(drop=True),
         submissions=submissions[["student_id", "assignment", "timestamp", "seconds_late",
                                  "stored_penalty", "flagged"]],
-        grades=grades[["student_id", "assignment", "item", "score", "pending", "nbgrader_score",
+        grades=grades[["student_id", "assignment", "item", "score", "pending", "review",
+                       "nbgrader_score",
                        "auto_score", "manual_score", "extra_credit"]],
     )
     # Empty query results come back with object columns; give them the usual dtypes so
