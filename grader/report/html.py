@@ -21,7 +21,7 @@ _STYLE = """
 :root { --fg: #1a1a1a; --muted: #5f6368; --line: #dadce0; --head: #f1f3f4; --accent: #1565c0; }
 * { box-sizing: border-box; }
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg);
-       margin: 0 auto; padding: 16px 24px 48px; max-width: 1280px; }
+       margin: 0 auto; padding: 16px 20px 48px; max-width: 1360px; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 32px 0 8px;
      border-bottom: 2px solid var(--line); padding-bottom: 4px; }
 h3 { font-size: 15px; margin: 20px 0 6px; }
@@ -32,9 +32,9 @@ h3 { font-size: 15px; margin: 20px 0 6px; }
 .scroll { overflow-x: auto; max-width: 100%; }
 .tall { max-height: 560px; overflow: auto; }
 table { border-collapse: collapse; font-size: 13px; margin: 4px 0 8px; }
-th, td { border-bottom: 1px solid var(--line); padding: 3px 8px; text-align: left;
+th, td { border-bottom: 1px solid var(--line); padding: 3px 6px; text-align: left;
          vertical-align: top; }
-th { background: var(--head); position: sticky; top: 0; z-index: 1; white-space: nowrap; }
+th { background: var(--head); position: sticky; top: 0; z-index: 1; }
 th.sortable { cursor: pointer; } th.sortable::after { content: " \\2195"; color: #9aa0a6; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .pending { color: #8a5a00; font-style: italic; } .missing { color: var(--muted); }
@@ -50,6 +50,8 @@ table.heat th.rot { height: 150px; white-space: nowrap; vertical-align: bottom;
 table.heat th.rot div { writing-mode: vertical-rl; transform: rotate(180deg);
                         font-weight: normal; font-size: 11.5px; }
 table.heat th.row { font-weight: normal; font-size: 11.5px; background: none; position: static; }
+td.msg { min-width: 240px; max-width: 360px; font-size: 12px; }
+td.msg div + div { margin-top: 3px; padding-top: 3px; border-top: 1px dotted var(--line); }
 details summary { cursor: pointer; color: var(--accent); margin: 8px 0; }
 """
 
@@ -117,6 +119,12 @@ def _num_cell(value: object, digits: int = 1, css: str = "num", text: str | None
 def _text_cell(value: object, css: str = "") -> str:
     attr = f' class="{css}"' if css else ""
     return f"<td{attr}>{escape('' if _missing(value) else str(value))}</td>"
+
+
+def _messages_cell(joined: str) -> str:
+    # One line per grouped message, in a column of bounded width so the table fits a laptop.
+    lines = "".join(f"<div>{escape(part)}</div>" for part in joined.split(" | ") if part)
+    return f'<td class="msg">{lines}</td>'
 
 
 def _table(headers: Sequence[str], rows: Iterable[str], table_id: str = "",
@@ -269,9 +277,9 @@ def _items(report: Report) -> str:
                         + _num_cell(r.partial, text=_percent(r.partial))
                         + _num_cell(r.zero, text=_percent(r.zero))
                         + _num_cell(r.discrimination, 2) + _num_cell(r.upper_lower, 2)
-                        + _text_cell(r.common_failures))
+                        + _messages_cell(r.common_failures))
         parts.append(_table(["item", "max", "graded", "pending", "mean", "sd", "full",
-                             "partial", "zero", "discrimination", "U−L 27%",
+                             "partial", "zero", "discrim\u00adination", "U−L 27%",
                              "most common failures (students)"], rows,
                             f"items-table-{assignment}"))
     return "".join(parts)
