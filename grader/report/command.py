@@ -1,4 +1,13 @@
-"""``grader report``: the gradebook as tables, exports or an HTML page."""
+"""``grader report``: the gradebook as tables, exports or an HTML page.
+
+    grader report                               readable tables of every assignment
+    grader report cross_entropy --format csv    one row per student, every item
+    grader report --format html --out reports/index.html
+    grader report --format canvas --out canvas.csv
+
+Weights, letter cut-offs and the late penalty come from ``course.toml`` in the course
+directory (see :mod:`grader.report.policy`).
+"""
 
 from __future__ import annotations
 

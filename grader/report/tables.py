@@ -51,8 +51,8 @@ def submission_table(data: GradebookData, policy: CoursePolicy,
         pending_items, pending_points, max_score, seconds_late, days_late, late_penalty,
         score``. ``status`` is ``missing``, ``failed`` (the grading run could not grade it),
         ``partial`` (graded only in part, e.g. a cell timed out), ``pending`` (manual items
-        await grading) or ``graded``. ``score`` is the raw score
-        minus the late penalty, floored at 0, and 0 for a missing submission.
+        await grading) or ``graded``. ``score`` is the raw score minus the late penalty,
+        floored at 0, and 0 for a missing submission.
     """
     roster = pd.MultiIndex.from_product(
         [data.students["student_id"], data.assignment_names], names=["student_id", "assignment"])
@@ -88,7 +88,8 @@ def submission_table(data: GradebookData, policy: CoursePolicy,
     status = np.where(frame["pending_items"] > 0, "pending", "graded")
     status = np.where(submitted, status, "missing")
     if runs is not None and len(runs):
-        # The grading run's verdict wins: a failed run's zeros are not a student's zeros.
+        # The grading run's verdict wins, so that a submission the pipeline could not grade
+        # is never mistaken for one graded zero.
         verdict = runs.set_index(["student_id", "assignment"])["status"]
         verdict = verdict[~verdict.index.duplicated()]
         run_status = verdict.reindex(pd.MultiIndex.from_frame(
