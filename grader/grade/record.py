@@ -18,8 +18,9 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, SaveAutoGrades
+from nbgrader.preprocessors import AssignLatePenalties
 from nbgrader.utils import parse_utc
 from sqlalchemy import text
 from sqlalchemy.exc import SAWarning
@@ -66,6 +67,21 @@ def notebook_names(course: Course, assignment: str) -> list[str]:
             ) from None
 
 
+def _save_cell(cell: NotebookNode, grades: dict, comments: dict) -> None:
+    """What ``SaveAutoGrades.preprocess_cell`` does for one cell, without committing."""
+    meta = cell.metadata.get("nbgrader", {})
+    name = meta.get("grade_id")
+    if utils.is_grade(cell) and name in grades:
+        grade = grades[name]
+        grade.auto_score, _ = utils.determine_grade(cell)
+        # a manual score, or no automatic one, means a person has to look (as nbgrader does)
+        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+    if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:
+        unchanged = meta.get("checksum") == utils.compute_checksum(cell)
+        comments[name].auto_comment = "No response." if unchanged and not utils.is_task(cell) \
+            else None
+
+
 class Recorder:
     """Writes the results of one assignment's grading run.
 
@@ -86,6 +102,8 @@ class Recorder:
         with Gradebook(course.db_url) as gb:
             # Many concurrent readers (workers preparing notebooks) and this one writer.
             gb.db.execute(text("PRAGMA journal_mode=WAL"))
+        method = config.LateSubmissionPlugin.get("penalty_method", "none")
+        self.late_penalties = method != "none" or "AssignLatePenalties" in config
 
     def resources(self, submission: Submission, notebook: str) -> dict:
         """The nbgrader resources describing ``notebook`` of ``submission``."""
@@ -116,18 +134,27 @@ class Recorder:
         return Outcome(submission.student, self.assignment)
 
     def save(self, submission: Submission, notebook: str, nb: NotebookNode | None) -> None:
-        """Score one executed notebook; ``None`` scores every autograded cell 0."""
-        if nb is None:
-            with Gradebook(self.course.db_url) as gb:
-                graded = gb.find_submission_notebook(notebook, self.assignment, submission.student)
-                for grade in graded.grades:
+        """Score one executed notebook; ``None`` scores every autograded cell 0.
+
+        The scores are nbgrader's own (``utils.determine_grade``) and are written the way its
+        ``SaveAutoGrades`` writes them, but in one transaction per notebook rather than one
+        query and commit per cell: this process is the only writer, and that made it the
+        bottleneck of a parallel run.
+        """
+        with Gradebook(self.course.db_url) as gb:
+            graded = gb.find_submission_notebook(notebook, self.assignment, submission.student)
+            grades = {grade.name: grade for grade in graded.grades}
+            if nb is None:
+                for grade in grades.values():
                     grade.auto_score = 0
                     grade.needs_manual_grade = False
-                gb.db.commit()
-            return
-        resources = self.resources(submission, notebook)
-        for step in (SaveAutoGrades, AssignLatePenalties, CheckCellMetadata):
-            nb, resources = step(config=self.config)(nb, resources)
+            else:
+                comments = {comment.name: comment for comment in graded.comments}
+                for cell in nb.cells:
+                    _save_cell(cell, grades, comments)
+            gb.db.commit()
+        if nb is not None and self.late_penalties:
+            AssignLatePenalties(config=self.config)(nb, self.resources(submission, notebook))
 
     def close(self, submission: Submission, outcome: Outcome,
               executed: dict[str, NotebookNode]) -> Outcome:

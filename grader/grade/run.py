@@ -1,9 +1,8 @@
 """Grade every submission of an assignment: prepare, execute in parallel, record.
 
-The grading process prepares each submission just before a worker is free for it (nbgrader's
-sanitizing needs the gradebook), workers execute notebooks in fresh kernels, and results come
-back here to be written one at a time. One submission's failure is recorded and never stops
-the others.
+Workers read, sanitize (reading the gradebook) and execute notebooks in fresh kernels, in
+parallel; results come back here to be written one at a time. One submission's failure is
+recorded and never stops the others.
 """
 
 from __future__ import annotations
@@ -61,7 +60,6 @@ class _InFlight:
     pending: int = 0
     dispatched: bool = False
     executed: dict[str, NotebookNode] = field(default_factory=dict)
-    prepared: dict[str, NotebookNode] = field(default_factory=dict)
 
 
 def resolve_submissions(course: Course, assignment: str, given: Path | None,
@@ -132,10 +130,17 @@ def grade_assignment(
             state = _InFlight(submission, recorder.open(submission), time.perf_counter())
             in_flight[submission.student] = state
             for name in names:
-                job = _prepare(state, name, recorder, config)
-                if job is not None:
-                    state.pending += 1
-                    yield (submission.student, name), {**job, "files": instructor_files}
+                path = submission.notebook(name)
+                if not path.exists():
+                    state.outcome.reasons.append(f"{name}.ipynb was not submitted (scored 0)")
+                    recorder.save(submission, name, None)
+                    continue
+                state.pending += 1
+                yield (submission.student, name), {
+                    "path": str(path),
+                    "resources": recorder.resources(submission, name),
+                    "files": instructor_files,
+                }
             state.dispatched = True
             if state.pending == 0:
                 finish(state)
@@ -143,15 +148,19 @@ def grade_assignment(
     def on_result(key: tuple[str, str], result: dict[str, Any]) -> None:
         student, name = key
         state = in_flight[student]
-        if result.get("notebook") is not None:
+        state.outcome.messages.extend(f"{name}.ipynb: {m}" for m in result.get("messages", []))
+        nb = None
+        if result.get("damaged"):
+            state.outcome.degrade(FAILED, f"{result['damaged']} (scored 0)")
+        elif result.get("notebook") is not None:
             nb = nbformat.reads(result["notebook"], as_version=4)
-        else:
-            nb = state.prepared[name]
-            mark_unexecuted(nb, result["reason"])
+        else:  # the worker died or overran: grade what can be graded without running it
+            nb = _unexecuted(state, name, recorder, config, result["reason"])
         if result.get("reason"):
             state.outcome.degrade(PARTIAL, f"{name}.ipynb: {result['reason']}")
         recorder.save(state.submission, name, nb)
-        state.executed[name] = nb
+        if nb is not None:
+            state.executed[name] = nb
         state.pending -= 1
         if state.pending == 0 and state.dispatched:
             finish(state)
@@ -167,24 +176,16 @@ def grade_assignment(
     return sorted(outcomes, key=lambda o: o.student)
 
 
-def _prepare(state: _InFlight, name: str, recorder: Recorder, config: Any) -> dict | None:
-    """Read and sanitize one notebook; on failure record a zero and return None."""
-    submission, outcome = state.submission, state.outcome
-    path = submission.notebook(name)
-    if not path.exists():
-        outcome.reasons.append(f"{name}.ipynb was not submitted (scored 0)")
-        recorder.save(submission, name, None)
-        return None
+def _unexecuted(state: _InFlight, name: str, recorder: Recorder, config: Any,
+                reason: str) -> NotebookNode | None:
+    """The sanitized notebook with every test marked as not run (written answers kept)."""
     try:
-        nb = read_notebook(path)
-        prepared = sanitize(nb, recorder.resources(submission, name), config)
-    except DamagedNotebook as error:
-        outcome.degrade(FAILED, f"{error} (scored 0)")
-        recorder.save(submission, name, None)
+        nb = sanitize(read_notebook(state.submission.notebook(name)),
+                      recorder.resources(state.submission, name), config).notebook
+    except DamagedNotebook:
         return None
-    outcome.messages.extend(f"{name}.ipynb: {m}" for m in prepared.messages)
-    state.prepared[name] = prepared.notebook
-    return {"notebook": nbformat.writes(prepared.notebook)}
+    mark_unexecuted(nb, reason)
+    return nb
 
 
 def _instructor_files(course: Course, assignment: str) -> dict[str, bytes]:

@@ -1,4 +1,4 @@
-"""Execute one sanitized notebook in a fresh, limited kernel (runs in a child process).
+"""Prepare and execute one submitted notebook in a fresh, limited kernel (a child process).
 
 A worker process is started ahead of need: it launches its kernel at once, so the kernel boots
 while other submissions are still being executed, then waits for one job, executes it, sends
@@ -25,6 +25,7 @@ from nbgrader.preprocessors import Execute, IgnorePattern, LimitOutput
 from traitlets.config import Config
 
 from grader.grade.kernel import LimitedKernelManager, Limits, kernel_env
+from grader.grade.sanitize import DamagedNotebook, read_notebook, sanitize
 from grader.grade.zygote import ForkedKernel
 
 KERNEL_DIED = "KernelDied"
@@ -68,6 +69,10 @@ def execute(nb: NotebookNode, km: LimitedKernelManager, workdir: str, config: Co
 def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool = True) -> None:
     """Body of a worker process: boot a kernel, take one job from ``conn``, answer, exit.
 
+    A job names a submitted notebook; the worker reads and sanitizes it (nbgrader's steps only
+    read the gradebook, so workers do this in parallel) and executes it. The answer is the
+    executed notebook as JSON, or why there is none.
+
     With ``warm``, the kernel is forked from this process (see :mod:`grader.grade.zygote`)
     before anything here starts a thread; otherwise it is a new process behind ``prlimit``.
     """
@@ -97,13 +102,19 @@ def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool =
             target = Path(workdir, name)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
-        nb = nbformat.reads(job["notebook"], as_version=4)
+        try:
+            prepared = sanitize(read_notebook(Path(job["path"])), job["resources"], config)
+        except DamagedNotebook as error:
+            conn.send({"notebook": None, "damaged": str(error)})
+            return
+        nb = prepared.notebook
         began = time.perf_counter()
         reason = execute(nb, km, workdir, config)
         conn.send(
             {
                 "notebook": nbformat.writes(nb),
                 "reason": reason,
+                "messages": prepared.messages,
                 "seconds": time.perf_counter() - began,
                 "boot_seconds": began - started,
             }
