@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "feedback": ("grader.feedback", "feedback_command"),
     "report": ("grader.report.command", "report_command"),
     "example": ("grader.example", "example_command"),
+    "starter": ("grader.platforms.starter", "starter_command"),
+    "gradescope": ("grader.platforms.gradescope", "gradescope_command"),
 }
 
 

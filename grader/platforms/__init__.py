@@ -1,0 +1,1 @@
+"""Where a course grades besides the instructor's machine: GitHub Classroom and Gradescope."""
