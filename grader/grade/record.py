@@ -13,7 +13,7 @@ import shutil
 import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -162,7 +162,7 @@ class Recorder:
         with Gradebook(self.course.db_url) as gb:
             graded = gb.find_submission(self.assignment, submission.student)
             outcome.score, outcome.max_score = float(graded.score), float(graded.max_score)
-        outcome.graded_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        outcome.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
         final = self.course.autograded / submission.student / self.assignment
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}-", dir=final.parent))

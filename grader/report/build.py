@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -155,7 +155,7 @@ def build_report(course_dir: str | Path = ".", assignments: Sequence[str] | None
     items = item_table(data, measured, failures)
     return Report(
         course_id=data.course_id,
-        generated=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        generated=datetime.now(UTC).replace(microsecond=0).isoformat(),
         policy=policy,
         data=data,
         assignments=_assignment_summary(data, submissions, policy),
