@@ -36,6 +36,7 @@ DISCLAIMER = (
     "written answers are graded by hand."
 )
 PASS, FAIL, ERROR = "pass", "fail", "error"
+MESSAGE_LINES = 8
 
 
 @dataclass
@@ -234,11 +235,14 @@ def summary(results: list[Result], title: str) -> str:
     width = max((len(r.item.name) for r in results), default=0)
     for r in results:
         mark = "✓" if r.passed else "✗"
-        line = f"  {mark} {r.item.name:<{width}}"
+        lines.append(f"  {mark} {r.item.name:<{width}}".rstrip())
         if not r.passed:
-            first = r.message.strip().splitlines()[0] if r.message.strip() else r.status
-            line += f"  {first[:160]}"
-        lines.append(line.rstrip())
+            # The whole teaching message, but never a wall of numbers.
+            message = (r.message.strip() or r.status).splitlines()
+            shown = [text[:200] for text in message[:MESSAGE_LINES]]
+            if len(message) > MESSAGE_LINES:
+                shown.append("…")
+            lines += [f"      {text}" for text in shown]
     if results and len(passed) == len(results):
         lines.append("Every public test passes: a good sign, but not your grade.")
     lines += ["", DISCLAIMER]
