@@ -19,11 +19,12 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 from nbgrader import utils
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties
 from nbgrader.utils import parse_utc
 from sqlalchemy import text
 from sqlalchemy.exc import SAWarning
+from sqlalchemy.orm import joinedload
 from traitlets.config import Config
 
 from grader.course import Course, CourseError
@@ -143,13 +144,17 @@ class Recorder:
         """
         with Gradebook(self.course.db_url) as gb:
             graded = gb.find_submission_notebook(notebook, self.assignment, submission.student)
-            grades = {grade.name: grade for grade in graded.grades}
+            # cells loaded with their grades: `Grade.name` would otherwise query once per grade
+            grades = {g.name: g for g in gb.db.query(Grade).options(joinedload(Grade.cell))
+                      .filter(Grade.notebook_id == graded.id)}
             if nb is None:
                 for grade in grades.values():
                     grade.auto_score = 0
                     grade.needs_manual_grade = False
             else:
-                comments = {comment.name: comment for comment in graded.comments}
+                comments = {c.name: c for c in gb.db.query(Comment)
+                            .options(joinedload(Comment.cell))
+                            .filter(Comment.notebook_id == graded.id)}
                 for cell in nb.cells:
                     _save_cell(cell, grades, comments)
             gb.db.commit()

@@ -12,7 +12,9 @@ import multiprocessing
 import os
 import signal
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -30,6 +32,13 @@ class _Worker:
     conn: Connection
     key: Any = None
     deadline: float = field(default=float("inf"))
+
+    def reap(self, kill_at: float) -> bool:
+        """True once the worker has exited; kill it (and its kernel) past ``kill_at``."""
+        if self.process.is_alive() and time.monotonic() < kill_at:
+            return False
+        self.finish()
+        return True
 
     def finish(self, grace: float = 0.0) -> None:
         """Let the worker exit by itself for ``grace`` seconds, then kill it and its kernel."""
@@ -116,12 +125,15 @@ class Scheduler:
     ) -> None:
         """Execute every ``(key, job)`` from ``jobs``; call ``on_result(key, result)`` for each.
 
-        ``jobs`` is consumed lazily, one job each time a worker becomes free, so the caller can
-        prepare a submission just before it is executed. ``on_result`` runs in this process,
-        one call at a time: it is the single place that writes results.
+        ``jobs`` is consumed lazily, one job each time a worker becomes free. ``on_result``
+        runs in this process, one call at a time: it is the single place that writes results.
+        Starting a worker waits on the forkserver, so spares are started by a helper thread;
+        finished workers are reaped without waiting for them.
         """
-        spare: list[_Worker] = []
+        spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grader-spawn")
+        spare: deque[Future[_Worker]] = deque()
         busy: dict[Connection, _Worker] = {}
+        retiring: list[tuple[_Worker, float]] = []
         exhausted = False
         try:
             while True:
@@ -131,17 +143,17 @@ class Scheduler:
                     except StopIteration:
                         exhausted = True
                         break
-                    worker = spare.pop(0) if spare else self._spawn()
+                    worker = spare.popleft().result() if spare else self._spawn()
                     worker.key, worker.deadline = key, time.monotonic() + self.deadline
                     worker.conn.send(job)
                     busy[worker.conn] = worker
-                if not exhausted:
-                    while len(spare) < self.prestart:
-                        spare.append(self._spawn())
+                while not exhausted and len(spare) < self.prestart:
+                    spare.append(spawner.submit(self._spawn))
+                retiring = [(w, t) for w, t in retiring if not w.reap(t)]
                 if not busy:
                     break
                 timeout = max(0.0, min(w.deadline for w in busy.values()) - time.monotonic())
-                for conn in wait(list(busy), timeout=timeout):
+                for conn in wait(list(busy), timeout=min(timeout, 1.0)):
                     worker = busy.pop(conn)
                     try:
                         result = conn.recv()
@@ -149,7 +161,7 @@ class Scheduler:
                         code = worker.process.exitcode
                         result = {"notebook": None,
                                   "reason": f"grading worker exited unexpectedly (code {code})"}
-                    worker.finish(grace=5.0)
+                    retiring.append((worker, time.monotonic() + 5.0))
                     on_result(worker.key, result)
                 now = time.monotonic()
                 for conn, worker in list(busy.items()):
@@ -162,7 +174,9 @@ class Scheduler:
                                       "the kernel was stopped",
                         })
         finally:
-            for worker in spare:
+            spawner.shutdown(wait=True)
+            for future in spare:
+                worker = future.result()
                 try:
                     worker.conn.send(None)
                 except (OSError, ValueError):
@@ -170,3 +184,5 @@ class Scheduler:
                 worker.finish(grace=5.0)
             for worker in busy.values():
                 worker.finish()
+            for worker, _ in retiring:
+                worker.finish(grace=5.0)
