@@ -47,6 +47,7 @@ class Outcome:
     messages: list[str] = field(default_factory=list)
     suspicious: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    timing: dict[str, dict[str, float]] = field(default_factory=dict)
     graded_at: str = ""
 
     def degrade(self, status: str, reason: str) -> None:

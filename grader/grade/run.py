@@ -149,6 +149,8 @@ def grade_assignment(
         student, name = key
         state = in_flight[student]
         state.outcome.messages.extend(f"{name}.ipynb: {m}" for m in result.get("messages", []))
+        if "timing" in result:
+            state.outcome.timing[name] = result["timing"]
         nb = None
         if result.get("damaged"):
             state.outcome.degrade(FAILED, f"{result['damaged']} (scored 0)")

@@ -22,8 +22,10 @@ from typing import Any
 from grader.grade.kernel import THREAD_VARIABLES, Limits
 from grader.grade.worker import worker_main
 
-# Imported once by the forkserver, inherited by every worker and its warm kernel.
-PRELOAD = ["grader.grade.worker", "ipykernel.kernelapp", "numpy"]
+# Imported once by the forkserver, inherited by every worker and its warm kernel: the grading
+# pipeline, and what an IPython kernel imports while it starts (its debugger, pdb, history).
+PRELOAD = ["grader.grade.worker", "ipykernel.kernelapp", "ipykernel.ipkernel",
+           "ipykernel.debugger", "IPython.core.history", "pdb", "pydoc", "numpy"]
 
 
 @dataclass
@@ -74,8 +76,8 @@ class Scheduler:
         Resource limits for every grading kernel.
     workers : int
         Number of notebooks executed at the same time.
-    prestart : int
-        Spare workers kept booting their kernel ahead of need.
+    prestart : int, optional
+        Spare workers kept booting their kernel ahead of need (default: ``workers``).
     deadline : float
         Seconds after which a job's worker and kernel are killed.
     warm : bool
@@ -89,7 +91,7 @@ class Scheduler:
         course_root: str,
         limits: Limits,
         workers: int,
-        prestart: int = 1,
+        prestart: int | None = None,
         deadline: float = 1800.0,
         warm: bool = True,
         preload: Sequence[str] = (),
@@ -99,12 +101,14 @@ class Scheduler:
         self.course_root = course_root
         self.limits = limits
         self.workers = workers
-        self.prestart = max(0, prestart)
+        self.prestart = workers if prestart is None else max(0, prestart)
         self.deadline = deadline
         self.warm = warm
         # The template imports NumPy: its thread pools must be sized before that happens.
         for name in THREAD_VARIABLES:
             os.environ[name] = "1"
+        # debugpy, imported by the template, otherwise warns on stderr about frozen modules
+        os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload([*PRELOAD, *preload])
 
@@ -135,24 +139,27 @@ class Scheduler:
         busy: dict[Connection, _Worker] = {}
         retiring: list[tuple[_Worker, float]] = []
         exhausted = False
-        try:
-            while True:
-                while not exhausted and len(busy) < self.workers:
-                    try:
-                        key, job = next(jobs)
-                    except StopIteration:
-                        exhausted = True
-                        break
-                    worker = spare.popleft().result() if spare else self._spawn()
-                    worker.key, worker.deadline = key, time.monotonic() + self.deadline
-                    worker.conn.send(job)
-                    busy[worker.conn] = worker
-                while not exhausted and len(spare) < self.prestart:
-                    spare.append(spawner.submit(self._spawn))
-                retiring = [(w, t) for w, t in retiring if not w.reap(t)]
-                if not busy:
+
+        def dispatch() -> None:
+            nonlocal exhausted
+            while not exhausted and len(busy) < self.workers:
+                try:
+                    key, job = next(jobs)
+                except StopIteration:
+                    exhausted = True
                     break
+                worker = spare.popleft().result() if spare else self._spawn()
+                worker.key, worker.deadline = key, time.monotonic() + self.deadline
+                worker.conn.send(job)
+                busy[worker.conn] = worker
+            while not exhausted and len(spare) < self.prestart:
+                spare.append(spawner.submit(self._spawn))
+
+        try:
+            dispatch()
+            while busy:
                 timeout = max(0.0, min(w.deadline for w in busy.values()) - time.monotonic())
+                finished = []
                 for conn in wait(list(busy), timeout=min(timeout, 1.0)):
                     worker = busy.pop(conn)
                     try:
@@ -162,17 +169,23 @@ class Scheduler:
                         result = {"notebook": None,
                                   "reason": f"grading worker exited unexpectedly (code {code})"}
                     retiring.append((worker, time.monotonic() + 5.0))
-                    on_result(worker.key, result)
+                    finished.append((worker.key, result))
                 now = time.monotonic()
                 for conn, worker in list(busy.items()):
                     if worker.deadline <= now:
                         del busy[conn]
                         worker.finish()
-                        on_result(worker.key, {
+                        finished.append((worker.key, {
                             "notebook": None,
                             "reason": f"grading did not finish within {self.deadline:.0f} s; "
                                       "the kernel was stopped",
-                        })
+                        }))
+                # Free workers get their next job before results are written: writing is
+                # serial, and the workers should not wait for it.
+                dispatch()
+                for key, result in finished:
+                    on_result(key, result)
+                retiring = [(w, t) for w, t in retiring if not w.reap(t)]
         finally:
             spawner.shutdown(wait=True)
             for future in spare:

@@ -7,6 +7,7 @@ back the executed notebook as JSON and exits. The kernel never outlives its work
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -66,6 +67,16 @@ def execute(nb: NotebookNode, km: LimitedKernelManager, workdir: str, config: Co
     return reason
 
 
+def _cpu_seconds(pid: int | None) -> float:
+    """CPU time used so far by process ``pid`` (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return 0.0
+
+
 def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool = True) -> None:
     """Body of a worker process: boot a kernel, take one job from ``conn``, answer, exit.
 
@@ -77,6 +88,9 @@ def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool =
     before anything here starts a thread; otherwise it is a new process behind ``prlimit``.
     """
     os.setpgrp()  # the parent can end this worker and its kernel together
+    # The modules inherited from the template are shared copy-on-write; a garbage collection
+    # that walked them would write to every page and copy it. Frozen objects are not walked.
+    gc.freeze()
     forked = ForkedKernel() if warm else None
     from grader.course import Course
 
@@ -110,15 +124,14 @@ def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool =
         nb = prepared.notebook
         began = time.perf_counter()
         reason = execute(nb, km, workdir, config)
-        conn.send(
-            {
-                "notebook": nbformat.writes(nb),
-                "reason": reason,
-                "messages": prepared.messages,
-                "seconds": time.perf_counter() - began,
-                "boot_seconds": began - started,
-            }
-        )
+        timing = {
+            "boot": round(began - started, 3),
+            "execute": round(time.perf_counter() - began, 3),
+            "worker_cpu": round(_cpu_seconds(os.getpid()), 3),
+            "kernel_cpu": round(_cpu_seconds(km.provisioner.pid if km.has_kernel else None), 3),
+        }
+        conn.send({"notebook": nbformat.writes(nb), "reason": reason,
+                   "messages": prepared.messages, "timing": timing})
     except EOFError:
         pass
     except Exception as error:  # reported to the parent, which records the submission as failed
