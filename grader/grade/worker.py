@@ -31,6 +31,10 @@ from grader.grade.zygote import ForkedKernel
 
 KERNEL_DIED = "KernelDied"
 
+# nbformat compiles its JSON-schema validator on first use. Done here, at import, it happens
+# once in the forkserver that preloads this module instead of once in every worker.
+nbformat.validate(nbformat.v4.new_notebook())
+
 
 def mark_unexecuted(nb: NotebookNode, reason: str) -> int:
     """Give every graded code cell that did not run an error output; return how many."""
