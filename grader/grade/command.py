@@ -17,17 +17,19 @@ from grader.grade.run import Settings, grade_assignment
 
 
 def outcome_table(outcomes: list[Outcome], title: str) -> Table:
-    """A rich table with one row per submission: score, status and why."""
+    """A rich table with one row per submission: score, points awaiting a grader, status, why."""
     table = Table(title=title, title_justify="left")
     table.add_column("student")
     table.add_column("score", justify="right")
     table.add_column("%", justify="right")
+    table.add_column("pending", justify="right")
     table.add_column("status")
     table.add_column("notes", overflow="fold", max_width=70)
     for o in outcomes:
         share = f"{100 * o.score / o.max_score:.0f}" if o.max_score else "-"
         style = {"failed": "red", "partial": "yellow"}.get(o.status, "green")
-        table.add_row(o.student, f"{o.score:g}/{o.max_score:g}", share,
+        pending = f"{o.pending:g}" if o.pending else ""
+        table.add_row(o.student, f"{o.score:g}/{o.max_score:g}", share, pending,
                       f"[{style}]{o.status}[/]", "; ".join(o.reasons))
     return table
 

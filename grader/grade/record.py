@@ -43,6 +43,7 @@ class Outcome:
     status: str = GRADED
     score: float = 0.0
     max_score: float = 0.0
+    pending: float = 0.0
     reasons: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     suspicious: list[str] = field(default_factory=list)
@@ -168,6 +169,10 @@ class Recorder:
         with Gradebook(self.course.db_url) as gb:
             graded = gb.find_submission(self.assignment, submission.student)
             outcome.score, outcome.max_score = float(graded.score), float(graded.max_score)
+            # written answers nobody has graded yet: neither an automatic nor a manual score
+            outcome.pending = float(sum(
+                grade.max_score for notebook in graded.notebooks for grade in notebook.grades
+                if grade.auto_score is None and grade.manual_score is None))
         outcome.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
         final = self.course.autograded / submission.student / self.assignment
         final.parent.mkdir(parents=True, exist_ok=True)
