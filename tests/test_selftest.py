@@ -79,16 +79,14 @@ def test_leak_check_catches_a_solution_line(tmp_path) -> None:
     shutil.copy2(REPO / "nbgrader_config.py", course_root)
     course = Course(course_root)
     secrets = secret_lines(course, "svm_hinge")
-    solution_line = next(line for line, kind in secrets.items() if kind == "solution")
-    hidden_line = next(line for line, kind in secrets.items() if kind == "hidden test")
+    solution_line = min(line for line, kind in secrets.items() if kind == "solution")
+    hidden_line = min(line for line, kind in secrets.items() if kind == "hidden test")
     path = course.release / "svm_hinge" / "svm_hinge.ipynb"
     nb = nbformat.read(path, 4)
     nb.cells[-1].source += f"\n    {solution_line}\n{hidden_line}"
     nbformat.write(nb, path)
     found = leaks_in_release(course, "svm_hinge")
-    assert [p.what for p in found] == sorted(
-        [f"contains a solution line: {solution_line!r}",
-         f"contains a hidden test line: {hidden_line!r}"],
-        key=lambda w: sorted([solution_line, hidden_line]).index(w.split(": ", 1)[1][1:-1]),
-    )
+    assert {p.what for p in found} == {f"contains a solution line: {solution_line!r}",
+                                       f"contains a hidden test line: {hidden_line!r}"}
+    assert all(p.where == "release/svm_hinge/svm_hinge.ipynb" for p in found)
     assert find_leaks("nothing secret here", secrets) == []
