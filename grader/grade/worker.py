@@ -71,6 +71,19 @@ def execute(nb: NotebookNode, km: LimitedKernelManager, workdir: str, config: Co
     return reason
 
 
+def kernel_arguments(config: Config) -> list[str]:
+    """The kernel's command-line options: the course's, with plain tracebacks by default.
+
+    IPython's default tracebacks quote source context and cost ~20 ms of CPU each; a class of
+    unfinished notebooks raises dozens per notebook. Feedback shows only the error's name and
+    message anyway, and plain tracebacks still give the instructor file and line.
+    """
+    arguments = list(config.Execute.get("extra_arguments", []))
+    if not any(a.startswith("--InteractiveShell.xmode") for a in arguments):
+        arguments.append("--InteractiveShell.xmode=Plain")
+    return arguments
+
+
 def _cpu_seconds(pid: int | None) -> float:
     """CPU time used so far by process ``pid`` (Linux ``/proc``; 0 elsewhere)."""
     try:
@@ -106,7 +119,7 @@ def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool =
     started = time.perf_counter()
     try:
         run_sync(km.start_kernel)(
-            extra_arguments=list(config.Execute.get("extra_arguments", [])),
+            extra_arguments=kernel_arguments(config),
             cwd=workdir,
             env=kernel_env(),
             # The kernel's own log lines are not the student's output.
