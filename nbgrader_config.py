@@ -43,4 +43,5 @@ c.Exchange.assignment_dir = "."
 
 # Grading (grader grade / grader ci): every kernel is a fresh process forked from a template
 # that has imported these modules once, so a submission does not pay for them again.
-c.Grading.preload = ["numpy", "sklearn.datasets", "grader.hidden.cross_entropy", "grader.hidden.svm_hinge"]
+# Never list the grader's own hidden tests or reference here: the template is the kernels'.
+c.Grading.preload = ["numpy", "sklearn.datasets"]

@@ -29,9 +29,21 @@ def outcome_table(outcomes: list[Outcome], title: str) -> Table:
         share = f"{100 * o.score / o.max_score:.0f}" if o.max_score else "-"
         style = {"failed": "red", "partial": "yellow"}.get(o.status, "green")
         pending = f"{o.pending:g}" if o.pending else ""
+        notes = list(o.reasons)
+        if o.suspicious:
+            notes.append(f"[magenta]suspicious ({len(o.suspicious)} flags, see the report)[/]")
         table.add_row(o.student, f"{o.score:g}/{o.max_score:g}", share, pending,
-                      f"[{style}]{o.status}[/]", "; ".join(o.reasons))
+                      f"[{style}]{o.status}[/]", "; ".join(notes))
     return table
+
+
+def warn_unisolated(outcomes: list[Outcome], console: Console, wanted: bool = True) -> None:
+    """Say loudly when kernels ran without isolation: grades then rest on limits alone."""
+    reasons = sorted({o.sandbox for o in outcomes if o.sandbox and o.sandbox != "isolated"})
+    if reasons and wanted:
+        console.print("[bold red]WARNING: grading kernels were not isolated[/] "
+                      f"({'; '.join(reasons)}). Student code could read files of the course "
+                      "and the network; only resource limits applied.")
 
 
 @click.command("grade")
@@ -45,17 +57,21 @@ def outcome_table(outcomes: list[Outcome], title: str) -> Table:
               help="Seconds a cell may run (default: Execute.timeout in nbgrader_config.py).")
 @click.option("--memory-mb", type=click.IntRange(min=256), default=Limits.memory_mb,
               show_default=True, help="Memory limit of each grading kernel.")
+@click.option("--sandbox/--no-sandbox", default=True, show_default=True,
+              help="Isolate each kernel (no view of the course directory, no network, a user "
+                   "of its own); without it, only resource limits apply.")
 @click.option("--course", "course_dir", type=click.Path(file_okay=False), default=None,
               help="Course directory (default: the one containing the working directory).")
 def grade_command(assignment: str, submissions: Path | None, workers: int,
-                  cell_timeout: int | None, memory_mb: int, course_dir: str | None) -> None:
+                  cell_timeout: int | None, memory_mb: int, sandbox: bool,
+                  course_dir: str | None) -> None:
     """Grade every submission of ASSIGNMENT into nbgrader's gradebook.
 
     Exits 0 when every submission was graded, 1 with the list of those that could not be.
     """
     console = Console(stderr=True)
     settings = Settings(workers=workers, cell_timeout=cell_timeout,
-                        limits=Limits(memory_mb=memory_mb))
+                        limits=Limits(memory_mb=memory_mb), sandbox=sandbox)
     progress = Progress(TextColumn("grading {task.description}"), BarColumn(),
                         MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                         transient=True)
@@ -71,6 +87,7 @@ def grade_command(assignment: str, submissions: Path | None, workers: int,
     except CourseError as error:
         raise click.ClickException(str(error)) from error
     Console().print(outcome_table(outcomes, f"{assignment}: {len(outcomes)} submissions"))
+    warn_unisolated(outcomes, console, sandbox)
     failed = [o for o in outcomes if o.status == FAILED]
     if failed:
         console.print(f"[red]{len(failed)} submission(s) could not be graded:[/]")

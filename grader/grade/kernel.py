@@ -17,6 +17,7 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import List, Unicode
 
 if TYPE_CHECKING:
+    from grader.grade.sandbox import Plan
     from grader.grade.zygote import ForkedKernel
 
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -36,12 +37,16 @@ class Limits:
         Largest file the kernel may write (``RLIMIT_FSIZE``).
     open_files : int
         Open file descriptors (``RLIMIT_NOFILE``).
+    processes : int
+        Processes and threads of the kernel's user (``RLIMIT_NPROC``; sandboxed kernels only,
+        root is exempt).
     """
 
     memory_mb: int = 2048
     cpu_seconds: int = 600
     file_mb: int = 64
     open_files: int = 256
+    processes: int = 64
 
     def prefix(self) -> list[str]:
         """The ``prlimit`` command that applies these limits to the command following it."""
@@ -81,6 +86,8 @@ class LimitedKernelManager(AsyncKernelManager):
     )
     forked: ForkedKernel | None = None
     limits: Limits = Limits()
+    sandbox: Plan | None = None
+    sandbox_status: str = "not isolated: not a forked kernel"
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         # jupyter_client's documented hook for launching kernels differently.
@@ -89,7 +96,8 @@ class LimitedKernelManager(AsyncKernelManager):
         provisioner = self.provisioner
         assert provisioner is not None
         cwd = str(kw.get("cwd") or os.getcwd())
-        self.forked.launch(kernel_cmd, cwd, dict(kw.get("env") or os.environ), self.limits)
+        self.sandbox_status = self.forked.launch(
+            kernel_cmd, cwd, dict(kw.get("env") or os.environ), self.limits, self.sandbox)
         provisioner.process = self.forked
         provisioner.pid = provisioner.pgid = self.forked.pid
         provisioner.cwd = cwd

@@ -49,6 +49,7 @@ class Outcome:
     suspicious: list[str] = field(default_factory=list)
     seconds: float = 0.0
     timing: dict[str, dict[str, float]] = field(default_factory=dict)
+    sandbox: str = ""
     graded_at: str = ""
 
     def degrade(self, status: str, reason: str) -> None:

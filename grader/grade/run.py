@@ -43,6 +43,8 @@ class Settings:
         Seconds after which a whole notebook's execution is stopped.
     warm : bool
         Fork each kernel from a template that has the heavy modules imported already.
+    sandbox : bool
+        Isolate each kernel: no view of the course directory, no network, its own user.
     """
 
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
@@ -50,6 +52,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     deadline: float = 1800.0
     warm: bool = True
+    sandbox: bool = True
 
 
 @dataclass
@@ -140,6 +143,7 @@ def grade_assignment(
                     "path": str(path),
                     "resources": recorder.resources(submission, name),
                     "files": instructor_files,
+                    "cell_timeout": settings.cell_timeout,
                 }
             state.dispatched = True
             if state.pending == 0:
@@ -151,6 +155,10 @@ def grade_assignment(
         state.outcome.messages.extend(f"{name}.ipynb: {m}" for m in result.get("messages", []))
         if "timing" in result:
             state.outcome.timing[name] = result["timing"]
+        if "sandbox" in result:
+            state.outcome.sandbox = result["sandbox"]
+        state.outcome.suspicious.extend(f"{name}.ipynb: {why}"
+                                        for why in result.get("suspicious", []))
         nb = None
         if result.get("damaged"):
             state.outcome.degrade(FAILED, f"{result['damaged']} (scored 0)")
@@ -173,7 +181,8 @@ def grade_assignment(
             on_start(len(found))
         scheduler = Scheduler(str(course.root), settings.limits, settings.workers,
                               deadline=settings.deadline, warm=settings.warm,
-                              preload=list(config.Grading.get("preload", [])))
+                              preload=list(config.Grading.get("preload", [])),
+                              sandbox=settings.sandbox)
         scheduler.run(jobs(found), on_result)
     return sorted(outcomes, key=lambda o: o.student)
 

@@ -84,6 +84,8 @@ class Scheduler:
         Fork kernels from the warm template (see :mod:`grader.grade.zygote`).
     preload : sequence of str
         More modules for the template to import (the course's heavy imports).
+    sandbox : bool
+        Isolate each kernel (see :mod:`grader.grade.sandbox`).
     """
 
     def __init__(
@@ -95,6 +97,7 @@ class Scheduler:
         deadline: float = 1800.0,
         warm: bool = True,
         preload: Sequence[str] = (),
+        sandbox: bool = True,
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
@@ -104,6 +107,7 @@ class Scheduler:
         self.prestart = workers if prestart is None else max(0, prestart)
         self.deadline = deadline
         self.warm = warm
+        self.sandbox = sandbox
         # The template imports NumPy: its thread pools must be sized before that happens.
         for name in THREAD_VARIABLES:
             os.environ[name] = "1"
@@ -115,7 +119,8 @@ class Scheduler:
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=worker_main, args=(child, self.course_root, self.limits, self.warm),
+            target=worker_main,
+            args=(child, self.course_root, self.limits, self.warm, self.sandbox),
             daemon=True,
         )
         process.start()

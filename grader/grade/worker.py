@@ -8,7 +8,9 @@ back the executed notebook as JSON and exits. The kernel never outlives its work
 from __future__ import annotations
 
 import gc
+import importlib
 import os
+import pkgutil
 import shutil
 import subprocess
 import tempfile
@@ -22,11 +24,14 @@ from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat import NotebookNode
-from nbgrader.preprocessors import Execute, IgnorePattern, LimitOutput
+from nbgrader.preprocessors import IgnorePattern, LimitOutput
 from traitlets.config import Config
 
 from grader.grade.kernel import LimitedKernelManager, Limits, kernel_env
+from grader.grade.sandbox import plan_for
 from grader.grade.sanitize import DamagedNotebook, read_notebook, sanitize
+from grader.grade.suspicious import suspicious
+from grader.grade.verdict import TrustedExecute, apply_verdict, split_hidden
 from grader.grade.zygote import ForkedKernel
 
 KERNEL_DIED = "KernelDied"
@@ -54,21 +59,49 @@ def mark_unexecuted(nb: NotebookNode, reason: str) -> int:
     return marked
 
 
-def execute(nb: NotebookNode, km: LimitedKernelManager, workdir: str, config: Config) -> str | None:
-    """Run every cell of ``nb`` in the started kernel ``km``; return why it stopped early, if so."""
+def execute(nb: NotebookNode, km: LimitedKernelManager, workdir: str,
+            config: Config) -> str | None:
+    """Run ``nb`` in the started kernel ``km``, judging its tests here; return why it stopped.
+
+    The hidden part of each test cell is cut out before the kernel sees the notebook and run
+    in this process against the student's objects (:mod:`grader.grade.verdict`).
+    """
+    hidden = split_hidden(nb)
     resources: dict[str, Any] = {"metadata": {"path": workdir}}
+    runner = TrustedExecute(hidden, call_timeout=float(config.Execute.get("timeout", 60)),
+                            config=config)
     reason = None
     try:
-        Execute(config=config).preprocess(nb, resources, km=km)
+        runner.preprocess(nb, resources, km=km)
     except DeadKernelError as error:
         reason = f"the kernel died while executing the notebook ({error or 'no reply'})"
     except Exception as error:  # nbclient raises several kinds; none may stop the batch
         reason = f"execution stopped: {type(error).__name__}: {error}"
+    finally:
+        runner.close_bridge()
+    for index, verdict in runner.verdicts.items():
+        apply_verdict(nb.cells[index], verdict)
     if reason:
         mark_unexecuted(nb, reason)
     for step in (IgnorePattern, ClearMetadataPreprocessor, LimitOutput):
         nb, resources = step(config=config)(nb, resources)
     return reason
+
+
+# Kernels run as user ids of their own, from this range (no account needed for a user id).
+KERNEL_UIDS = 100_000
+
+
+def _import_hidden_tests() -> None:
+    """Import the hidden tests here, in the grading process, before they are needed.
+
+    Never in the template the kernels are forked from: the reference solutions must not be
+    in a student's process, not even unreachable in memory.
+    """
+    import grader.hidden
+
+    for module in pkgutil.iter_modules(grader.hidden.__path__):
+        importlib.import_module(f"grader.hidden.{module.name}")
 
 
 def kernel_arguments(config: Config) -> list[str]:
@@ -94,7 +127,8 @@ def _cpu_seconds(pid: int | None) -> float:
         return 0.0
 
 
-def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool = True) -> None:
+def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool = True,
+                sandbox: bool = True) -> None:
     """Body of a worker process: boot a kernel, take one job from ``conn``, answer, exit.
 
     A job names a submitted notebook; the worker reads and sanitizes it (nbgrader's steps only
@@ -116,6 +150,11 @@ def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool =
     km = LimitedKernelManager(kernel_name="python3",
                               command_prefix=[] if warm else limits.prefix())
     km.forked, km.limits = forked, limits
+    if forked is not None and sandbox:
+        # Unix sockets in the working directory: the sandboxed kernel has no network at all.
+        km.transport, km.ip = "ipc", os.path.join(workdir, "kernel")
+        km.connection_file = os.path.join(workdir, ".kernel.json")
+        km.sandbox = plan_for(course_root, workdir, uid=KERNEL_UIDS + forked.pid % KERNEL_UIDS)
     started = time.perf_counter()
     try:
         run_sync(km.start_kernel)(
@@ -126,9 +165,12 @@ def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool =
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        _import_hidden_tests()  # while waiting for a job, and after the kernel was forked
         job = conn.recv()
         if job is None:  # the run ended before this worker was needed
             return
+        if job.get("cell_timeout"):
+            config.Execute.timeout = job["cell_timeout"]
         for name, data in job.get("files", {}).items():
             target = Path(workdir, name)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -139,16 +181,18 @@ def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool =
             conn.send({"notebook": None, "damaged": str(error)})
             return
         nb = prepared.notebook
+        flags = suspicious(nb, prepared.messages)
         began = time.perf_counter()
         reason = execute(nb, km, workdir, config)
-        timing = {
+        timing: dict[str, Any] = {
             "boot": round(began - started, 3),
             "execute": round(time.perf_counter() - began, 3),
             "worker_cpu": round(_cpu_seconds(os.getpid()), 3),
             "kernel_cpu": round(_cpu_seconds(km.provisioner.pid if km.has_kernel else None), 3),
         }
         conn.send({"notebook": nbformat.writes(nb), "reason": reason,
-                   "messages": prepared.messages, "timing": timing})
+                   "messages": prepared.messages, "timing": timing,
+                   "sandbox": km.sandbox_status, "suspicious": flags})
     except EOFError:
         pass
     except Exception as error:  # reported to the parent, which records the submission as failed

@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import os
 import resource
+import select
 import signal
 import sys
 import time
 from typing import Any
 
 from grader.grade.kernel import Limits
+from grader.grade.sandbox import Plan, isolate
 
 _LAUNCHER = "ipykernel_launcher"
 
@@ -34,21 +36,34 @@ class ForkedKernel:
     stdin = stdout = stderr = None
 
     def __init__(self) -> None:
-        read_end, write_end = os.pipe()
+        orders_in, orders_out = os.pipe()
+        reports_in, reports_out = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child never returns
-            os.close(write_end)
-            _become_kernel(read_end)
-        os.close(read_end)
+            os.close(orders_out)
+            os.close(reports_in)
+            _become_kernel(orders_in, reports_out)
+        os.close(orders_in)
+        os.close(reports_out)
         self.pid = pid
         self.returncode: int | None = None
-        self._orders = write_end
+        self._orders = orders_out
+        self._reports = reports_in
 
-    def launch(self, cmd: list[str], cwd: str, env: dict[str, str], limits: Limits) -> None:
-        """Tell the child to run ``cmd`` (an ipykernel command line, or any other kernel)."""
-        order = json.dumps({"cmd": cmd, "cwd": cwd, "env": env, "limits": limits.__dict__})
+    def launch(self, cmd: list[str], cwd: str, env: dict[str, str], limits: Limits,
+               sandbox: Plan | None = None) -> str:
+        """Tell the child to run ``cmd`` (an ipykernel command line, or any other kernel).
+
+        Returns how the child is isolated: ``"isolated"``, or ``"not isolated: why"``.
+        """
+        order = json.dumps({"cmd": cmd, "cwd": cwd, "env": env, "limits": limits.__dict__,
+                            "sandbox": sandbox.__dict__ if sandbox else None})
         with os.fdopen(self._orders, "w") as pipe:
             pipe.write(order)
+        ready, _, _ = select.select([self._reports], [], [], 30)
+        status = os.read(self._reports, 4096).decode() if ready else ""
+        os.close(self._reports)
+        return status or "not isolated: the kernel did not report"
 
     def cancel(self) -> None:
         """Let an unused child exit."""
@@ -89,6 +104,12 @@ class ForkedKernel:
         self.send_signal(signal.SIGTERM)
 
 
+def _owned(workdir: str) -> list[str]:
+    """Files the worker already put in the working directory (connection file, data)."""
+    return [os.path.join(root, name) for root, dirs, files in os.walk(workdir)
+            for name in (*dirs, *files)]
+
+
 def _apply_limits(limits: dict[str, Any]) -> None:
     mib = 2**20
     for name, value in (
@@ -96,11 +117,13 @@ def _apply_limits(limits: dict[str, Any]) -> None:
         (resource.RLIMIT_CPU, limits["cpu_seconds"]),
         (resource.RLIMIT_FSIZE, limits["file_mb"] * mib),
         (resource.RLIMIT_NOFILE, limits["open_files"]),
+        # counts this user's processes: effective once the kernel no longer runs as root
+        (resource.RLIMIT_NPROC, limits["processes"]),
     ):
         resource.setrlimit(name, (value, value))
 
 
-def _become_kernel(orders: int) -> None:  # pragma: no cover - runs in the forked child
+def _become_kernel(orders: int, reports: int) -> None:  # pragma: no cover - forked child
     code = 1
     try:
         with os.fdopen(orders) as pipe:
@@ -109,6 +132,17 @@ def _become_kernel(orders: int) -> None:  # pragma: no cover - runs in the forke
             os._exit(0)
         order = json.loads(text)
         os.setsid()  # a process group of its own, so interrupts and kills reach only it
+        # The grading code this process inherited is no business of the student's.
+        for name in [m for m in sys.modules if m == "grader" or m.startswith("grader.")]:
+            del sys.modules[name]
+        status = "not isolated: disabled"
+        if order["sandbox"]:
+            plan = Plan(**order["sandbox"])
+            for path in (plan.workdir, *_owned(plan.workdir)):
+                os.chown(path, plan.uid, plan.uid)
+            status = isolate(plan)
+        os.write(reports, status.encode())
+        os.close(reports)
         os.chdir(order["cwd"])
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):

@@ -1,0 +1,132 @@
+"""Trusted verdicts: hidden tests run in the grading process, never in the student's kernel.
+
+Before a notebook is executed, the hidden part of every test cell is cut out; the kernel runs
+the student's cells and the public tests only. Right after a test cell has run, its hidden
+part runs here, against the student's objects reached through :mod:`grader.grade.bridge`, so
+the student's code can neither see the hidden test nor change how it compares (no patched
+``np.allclose``, no IPython hook, no frame to read). The verdict alone decides the cell's
+score: its outputs are rewritten so that nbgrader's ``determine_grade`` reads exactly it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import os
+import signal
+import textwrap
+from dataclasses import dataclass
+from typing import Any
+
+import nbformat
+from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import is_grade, is_solution
+
+from grader.grade.bridge import BridgeError, KernelBridge, StudentNamespace
+
+BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The trusted outcome of one test cell: passed, or why not."""
+
+    passed: bool
+    ename: str = ""
+    evalue: str = ""
+
+
+def split_hidden(nb: NotebookNode) -> dict[int, str]:
+    """Cut the hidden part out of every test cell of ``nb``; return it by cell index."""
+    hidden = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
+            continue
+        public, secret, inside = [], [], False
+        for line in cell.source.splitlines(keepends=True):
+            if BEGIN in line:
+                inside = True
+            elif END in line:
+                inside = False
+            else:
+                (secret if inside else public).append(line)
+        if secret:
+            cell.source = "".join(public).rstrip() + "\n"
+            hidden[index] = textwrap.dedent("".join(secret))
+    return hidden
+
+
+def judge(code: str, bridge: KernelBridge) -> Verdict:
+    """Run one hidden test here, with the student's names resolved in the kernel."""
+    names = StudentNamespace(bridge)
+    try:
+        exec(compile(code, "<hidden test>", "exec"),  # noqa: S102 - instructor's own code
+             {"__builtins__": builtins, "__name__": "__hidden__"}, names)
+    except BridgeError as error:
+        return Verdict(False, "GradingError", str(error))
+    except NameError as error:
+        return Verdict(False, "NameError", str(error))
+    except Exception as error:  # an AssertionError with the test's message, most often
+        return Verdict(False, type(error).__name__, str(error))
+    return Verdict(True)
+
+
+def apply_verdict(cell: NotebookNode, verdict: Verdict) -> None:
+    """Make the cell's outputs say the verdict, and only the verdict, to nbgrader.
+
+    The student's own printed output stays; errors of the public part become text (the
+    verdict already accounts for what they test), and anything nbgrader would read as a score
+    (an error, stderr, a number as the cell's result) is the verdict's alone.
+    """
+    kept = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream" and output.get("name") == "stdout":
+            kept.append(output)
+        elif output.get("output_type") == "error" and verdict.passed:
+            kept.append(nbformat.v4.new_output(
+                "stream", name="stdout",
+                text=f"(public test) {output.get('ename')}: {output.get('evalue')}\n"))
+    if not verdict.passed:
+        kept.append(nbformat.v4.new_output(
+            "error", ename=verdict.ename, evalue=verdict.evalue,
+            traceback=[f"{verdict.ename}: {verdict.evalue}"]))
+    cell.outputs = kept
+
+
+class TrustedExecute(Execute):
+    """nbgrader's ``Execute``, judging each test cell's hidden part right after the cell runs.
+
+    Judging as the notebook goes keeps nbgrader's semantics (a test sees the notebook's state
+    at that point) and keeps the verdicts of the cells that ran if the kernel dies later.
+    """
+
+    def __init__(self, hidden: dict[int, str], call_timeout: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.hidden = hidden
+        self.call_timeout = call_timeout
+        self.verdicts: dict[int, Verdict] = {}
+        self._bridge: KernelBridge | None = None
+
+    def on_cell_executed(self, **kwargs: Any) -> None:
+        super().on_cell_executed(**kwargs)
+        index = kwargs["cell_index"]
+        if index not in self.hidden:
+            return
+        if self._bridge is None:
+            self._bridge = KernelBridge(self.km.get_connection_info(), self.call_timeout,
+                                        self._interrupt)
+        self.verdicts[index] = judge(self.hidden[index], self._bridge)
+
+    def _interrupt(self) -> None:
+        # A signal, not the kernel manager's coroutine: this runs inside nbclient's event loop.
+        pid = getattr(self.km.provisioner, "pid", None)
+        if pid:
+            try:
+                os.killpg(pid, signal.SIGINT)
+            except OSError:
+                os.kill(pid, signal.SIGINT)
+
+    def close_bridge(self) -> None:
+        if self._bridge is not None:
+            self._bridge.close()
+            self._bridge = None
