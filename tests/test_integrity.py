@@ -31,7 +31,8 @@ WRONG = {
         "def softmax_cross_entropy(S, y):\n    return 0.0, np.zeros_like(np.asarray(S, float))",
     "two_class_logit": "def two_class_logit(S):\n    return np.zeros(np.shape(S)[0])",
     "affine_map": "a = np.zeros(2)\nb = np.zeros(2)",
-    "logit_gradients": "def logit_gradients(x, y):\n    return 0.0 * np.asarray(x), 0.0 * np.asarray(x)",
+    "logit_gradients":
+        "def logit_gradients(x, y):\n    return 0.0 * np.asarray(x), 0.0 * np.asarray(x)",
     "saturation": "saturation_ratio = 1.0\nx_star = 0.0",
 }
 
@@ -93,7 +94,9 @@ def sigmoid(z):
         pass
     try:
         import importlib.util, glob
-        for path in glob.glob("/**/grader/reference.py", recursive=True)[:5]:
+        candidates = ["{root}/../*/grader/reference.py", "/work/*/grader/reference.py",
+                      "/tmp/*/grader/reference.py", "/root/*/grader/reference.py"]
+        for path in [p for pattern in candidates for p in glob.glob(pattern)][:5]:
             spec = importlib.util.spec_from_file_location("stolen", path)
             module = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(module)
@@ -194,7 +197,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory):
             c.source = "pass"
     submit(course, "notebook_metadata", A, tampered)
     outcomes = {o.student: o for o in grade_assignment(
-        course, A, settings=Settings(workers=2, cell_timeout=20))}
+        course, A, settings=Settings(workers=2, cell_timeout=8))}
     return course, outcomes
 
 
