@@ -11,11 +11,11 @@ that a function modified its input.
 
 from __future__ import annotations
 
-import ast
 import base64
 import builtins
 import io
 import json
+import socket
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -101,7 +101,39 @@ def __grader_bridge(request):
     if request["op"] == "run":
         return json.dumps({"changed": changed})
     return json.dumps({"result": encode(result), "changed": changed})
+
+def __grader_serve(path):
+    import os, socket
+    def receive(conn, size):
+        data = b""
+        while len(data) < size:
+            chunk = conn.recv(size - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
+    if os.path.exists(path):
+        os.unlink(path)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.settimeout(60)
+    server.bind(path)
+    server.listen(1)
+    try:
+        conn, _ = server.accept()
+    finally:
+        server.close()
+        os.unlink(path)
+    with conn:
+        while True:
+            request = receive(conn, int.from_bytes(receive(conn, 8), "big"))
+            if request == b"stop":
+                return
+            reply = __grader_bridge(request.decode()).encode()
+            conn.sendall(len(reply).to_bytes(8, "big") + reply)
 '''
+
+
+MAX_FRAME = 256 * 2**20  # no hidden test needs an answer this large
 
 
 class BridgeError(RuntimeError):
@@ -140,60 +172,136 @@ def decode(value: dict, what: str) -> Any:
 class KernelBridge:
     """A private channel to a running kernel, for calling what the student defined.
 
+    A session is one execute request that runs a small server in the kernel, answering
+    requests on a Unix socket in the kernel's working directory until told to stop: one
+    kernel round trip per hidden test instead of one per call.
+
     Parameters
     ----------
     connection_info : dict
         The kernel's connection information (``KernelManager.get_connection_info()``).
+    socket_path : str
+        Where the kernel listens (inside its working directory).
     timeout : float
         Seconds one call may take before the kernel is interrupted.
     interrupt : callable
-        Interrupts the kernel (``KernelManager.interrupt_kernel``).
+        Interrupts the kernel.
     """
 
-    def __init__(self, connection_info: dict, timeout: float, interrupt: Any) -> None:
+    def __init__(self, connection_info: dict, socket_path: str, timeout: float,
+                 interrupt: Any) -> None:
         self.client = BlockingKernelClient()
         self.client.load_connection_info(connection_info)
         self.client.start_channels()
+        self.socket_path = socket_path
         self.timeout = timeout
         self.interrupt = interrupt
         self._defined = False
+        self._conn: socket.socket | None = None
+        self._msg_id: str | None = None
+        self._broken: str | None = None
 
     def close(self) -> None:
+        self.end()
         self.client.stop_channels()
+
+    def begin(self) -> None:
+        """Start the kernel-side server and connect to it.
+
+        If the server never starts (an honest notebook never does this: something in the
+        kernel rewrites or swallows the request), the bridge is broken for the rest of the
+        notebook and later hidden tests fail at once instead of waiting again.
+        """
+        if self._broken:
+            raise BridgeError(self._broken)
+        # Defined once: what the student's later cells do to it can only break their own
+        # answers, never produce values they could not compute themselves.
+        code = "" if self._defined else KERNEL_SIDE
+        self._defined = True
+        self._msg_id = self.client.execute(code + f"\n__grader_serve({self.socket_path!r})",
+                                           silent=True, store_history=False)
+        deadline = time.monotonic() + self.timeout
+        while True:
+            conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                conn.connect(self.socket_path)
+                break
+            except OSError:
+                conn.close()
+                if time.monotonic() > deadline:
+                    self.interrupt()
+                    self._broken = "the kernel does not answer the grader's calls"
+                    raise BridgeError(self._broken) from None
+                time.sleep(0.002)
+        conn.settimeout(self.timeout)
+        self._conn = conn
+
+    def end(self) -> None:
+        """Stop the kernel-side server and wait until the kernel is free again."""
+        if self._conn is not None:
+            try:
+                _send_frame(self._conn, b"stop")
+            except OSError:
+                pass
+            self._conn.close()
+            self._conn = None
+        if self._msg_id is not None:
+            deadline = time.monotonic() + self.timeout
+            while time.monotonic() < deadline:
+                try:
+                    reply = self.client.get_shell_msg(timeout=1.0)
+                except Exception:  # queue.Empty
+                    if not self.client.is_alive():
+                        break
+                    continue
+                if reply["parent_header"].get("msg_id") == self._msg_id:
+                    break
+            self._msg_id = None
 
     def request(self, op: str, name: str, args: Sequence[Any] = ()) -> dict:
         """Send one request; return the kernel's decoded JSON answer."""
+        if self._conn is None:
+            self.begin()
+        assert self._conn is not None
         payload = json.dumps({"op": op, "name": name, "args": [encode(a) for a in args]})
-        # The kernel side is defined once; what the student's later cells do to it can only
-        # break their own answers, never produce values they could not compute themselves.
-        code = "" if self._defined else KERNEL_SIDE
-        code += f"\n__grader_reply = __grader_bridge({payload!r})"
-        self._defined = True
-        msg_id = self.client.execute(code, silent=True, store_history=False,
-                                     user_expressions={"reply": "__grader_reply"})
-        deadline = time.monotonic() + self.timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                self.interrupt()
-                raise BridgeError(f"{name} did not return within {self.timeout:g} s")
-            try:
-                reply = self.client.get_shell_msg(timeout=min(remaining, 1.0))
-            except Exception:  # queue.Empty: keep waiting until the deadline
-                if not self.client.is_alive():
-                    raise BridgeError("the kernel died") from None
-                continue
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
-        content = reply["content"]
-        if content.get("status") != "ok":
-            raise BridgeError(f"the kernel could not run the call ({content.get('ename')})")
-        answer = content.get("user_expressions", {}).get("reply", {})
         try:
-            text = ast.literal_eval(answer["data"]["text/plain"])
-            return json.loads(text)
-        except (KeyError, ValueError, SyntaxError, TypeError) as error:
+            _send_frame(self._conn, payload.encode())
+            answer = _recv_frame(self._conn)
+        except TimeoutError:
+            self.interrupt()
+            self._conn.close()
+            self._conn = None
+            raise BridgeError(f"{name} did not return within {self.timeout:g} s") from None
+        except OSError as error:
+            self._conn.close()
+            self._conn = None
+            raise BridgeError(f"the kernel stopped answering ({error})") from None
+        try:
+            return json.loads(answer)
+        except ValueError as error:
             raise BridgeError("the kernel's answer was unreadable") from error
+
+
+def _send_frame(conn: socket.socket, data: bytes) -> None:
+    conn.sendall(len(data).to_bytes(8, "big") + data)
+
+
+def _recv_frame(conn: socket.socket) -> bytes:
+    size = int.from_bytes(_recv_exact(conn, 8), "big")
+    if size > MAX_FRAME:
+        raise OSError(f"an answer of {size} bytes")
+    return _recv_exact(conn, size)
+
+
+def _recv_exact(conn: socket.socket, size: int) -> bytes:
+    chunks, missing = [], size
+    while missing:
+        chunk = conn.recv(min(missing, 1 << 20))
+        if not chunk:
+            raise OSError("connection closed")
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
 
 
 class StudentFunction:

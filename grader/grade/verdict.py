@@ -113,9 +113,14 @@ class TrustedExecute(Execute):
         if index not in self.hidden:
             return
         if self._bridge is None:
-            self._bridge = KernelBridge(self.km.get_connection_info(), self.call_timeout,
-                                        self._interrupt)
-        self.verdicts[index] = judge(self.hidden[index], self._bridge)
+            workdir = self.resources["metadata"]["path"]
+            self._bridge = KernelBridge(self.km.get_connection_info(),
+                                        os.path.join(workdir, ".grader-bridge"),
+                                        self.call_timeout, self._interrupt)
+        try:
+            self.verdicts[index] = judge(self.hidden[index], self._bridge)
+        finally:
+            self._bridge.end()
 
     def _interrupt(self) -> None:
         # A signal, not the kernel manager's coroutine: this runs inside nbclient's event loop.
