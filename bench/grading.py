@@ -105,6 +105,9 @@ def main() -> None:
     print()
     print(f"{'assignment':<15}{'n':>5}{'stock s':>10}{'grader s':>10}"
           f"{'stock nb/s':>12}{'grader nb/s':>13}{'ratio':>8}  same scores")
+    if len(rows) > 1:
+        rows.append(("all", sum(r[1] for r in rows), sum(r[2] for r in rows),
+                     sum(r[3] for r in rows), all(r[4] for r in rows)))
     for assignment, n, t_stock, t_ours, same in rows:
         print(f"{assignment:<15}{n:>5}{t_stock:>10.1f}{t_ours:>10.1f}{n / t_stock:>12.2f}"
               f"{n / t_ours:>13.2f}{t_stock / t_ours:>7.2f}x  {same}")

@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Commands that grade: they start the grading template before importing their own modules.
+GRADING = {"grade", "ci", "example"}
+
+
 class PipelineGroup(click.Group):
     """A click group that imports each sub-command's module only when it is used."""
 
@@ -35,6 +39,15 @@ class PipelineGroup(click.Group):
             return None
         module, attribute = COMMANDS[name]
         return getattr(importlib.import_module(module), attribute)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        # Only when a grading command is about to run (not for --help): its imports then
+        # overlap with the template's.
+        if args and args[0] in GRADING and not {"-h", "--help"} & set(args):
+            from grader.grade import template
+
+            template.start_for_course()
+        return super().resolve_command(ctx, args)
 
 
 @click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from grader.grade.sandbox import Plan
     from grader.grade.zygote import ForkedKernel
 
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+from grader.grade.template import THREAD_VARIABLES
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from grader.grade.kernel import THREAD_VARIABLES, Limits
+from grader.grade import template
+from grader.grade.kernel import Limits
 from grader.grade.worker import worker_main
-
-# Imported once by the forkserver, inherited by every worker and its warm kernel: the grading
-# pipeline, and what an IPython kernel imports while it starts (its debugger, pdb, history).
-PRELOAD = ["grader.grade.worker", "ipykernel.kernelapp", "ipykernel.ipkernel",
-           "ipykernel.debugger", "IPython.core.history", "pdb", "pydoc", "numpy"]
 
 
 @dataclass
@@ -108,13 +104,7 @@ class Scheduler:
         self.deadline = deadline
         self.warm = warm
         self.sandbox = sandbox
-        # The template imports NumPy: its thread pools must be sized before that happens.
-        for name in THREAD_VARIABLES:
-            os.environ[name] = "1"
-        # debugpy, imported by the template, otherwise warns on stderr about frozen modules
-        os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload([*PRELOAD, *preload])
+        self._context = template.start(preload)
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
