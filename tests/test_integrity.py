@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import cell, released_notebook, submit
+from conftest import REPO, cell, released_notebook, submit
 
 from grader.course import Course
 from grader.grade.record import FAILED
@@ -108,7 +108,8 @@ def sigmoid(z):
     "read_instructor_files": """
 import glob, os
 STOLEN = []
-for pattern in ("{root}/source/*/*.ipynb", "{root}/gradebook.db", "{root}/*/*.ipynb"):
+for pattern in ("{root}/source/*/*.ipynb", "{root}/gradebook.db", "{root}/*/*.ipynb",
+                "{repo}/grader/*.py", "{repo}/source/*/*.ipynb", "/root/*", "/home/*"):
     for path in glob.glob(pattern):
         try:
             STOLEN.append(open(path, "rb").read(100))
@@ -176,7 +177,7 @@ def baseline(course: Course) -> nbformat.NotebookNode:
 def with_attack(course: Course, code: str) -> nbformat.NotebookNode:
     nb = copy.deepcopy(baseline(course))
     target = cell(nb, "sigmoid")
-    target.source += "\n" + code.replace("{root}", str(course.root))
+    target.source += "\n" + code.replace("{root}", str(course.root)).replace("{repo}", str(REPO))
     return nb
 
 

@@ -1,17 +1,18 @@
 """Isolate a grading kernel before any student code runs (Linux namespaces, no extra tools).
 
 Called in the forked child that is about to become the kernel, as root. It gives the process
-its own mount and network namespaces, then hides what a student must not see: the course
-directory (solutions, hidden tests, the gradebook, other students' work) except the virtual
-environment the kernel runs from, the ``grader`` package wherever it is installed, other
-kernels' working directories under ``/tmp``, and home directories. The network namespace has
-no interfaces, so the kernel has no network (it talks to the grader over Unix sockets in its
-working directory). Last, the process drops root for a user id of its own, which makes the
-process limit effective and the rest of the file system read-only to it.
+its own mount and network namespaces and builds it a file system of its own: the system
+directories (``/usr``, ``/lib``, ``/etc``, ``/dev``, ``/proc``), the Python installation and
+virtual environment the kernel runs from, an empty ``/tmp``, and the kernel's own working
+directory — nothing else. Course directories, the ``grader`` package (reference solutions,
+hidden tests), the gradebook, other kernels' files and home directories are simply not there,
+wherever they are on the machine. The network namespace has no interfaces (the kernel talks to
+the grader over Unix sockets in its working directory). Last, the process drops root for a
+user id of its own, which makes the process limit effective and the rest read-only to it.
 
-Where namespaces are not available (a container without the privilege, a CI runner without
-user namespaces) nothing is hidden: the kernel keeps its resource limits and the grader
-prints a warning.
+Where namespaces are not available (not root, a container or CI runner without the
+privilege) nothing is hidden: the kernel keeps its resource limits and the grader prints a
+warning.
 """
 
 from __future__ import annotations
@@ -25,50 +26,34 @@ from dataclasses import dataclass, field
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
 MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
-SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")
-HOMES = ("/root", "/home")
+# What every process needs; everything else is left out of the kernel's file system.
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/dev", "/proc")
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What one kernel may see, what it may not, and whom it runs as.
+    """What one kernel may see, and whom it runs as.
 
     Attributes
     ----------
     workdir : str
-        The kernel's own working directory (stays visible and writable).
-    hide : list of str
-        Paths to cover: directories with an empty file system, files with ``/dev/null``.
+        The kernel's own working directory (visible and writable).
     keep : list of str
-        Paths that stay visible even inside a hidden one (the interpreter, the environment).
+        Directories that stay visible besides the system ones (the interpreter, the
+        environment).
     uid : int
         User (and group) id the kernel runs as once isolated.
     """
 
     workdir: str
-    hide: list[str] = field(default_factory=list)
     keep: list[str] = field(default_factory=list)
     uid: int = 65534
 
 
-def plan_for(course_root: str, workdir: str, uid: int) -> Plan:
-    """Hide the course directory, the ``grader`` package (and the checkout it was installed
-    from), scratch and home directories; keep the interpreter and the environment."""
-    import grader
-
-    package = os.path.dirname(os.path.realpath(grader.__file__))
+def plan_for(workdir: str, uid: int) -> Plan:
+    """Show the kernel the interpreter, its environment and ``workdir``, nothing else."""
     keep = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    hide = [os.path.realpath(course_root), package, *SCRATCH, *HOMES]
-    # grader installed from a course checkout (an editable install): that course too
-    checkout = os.path.dirname(package)
-    if any(os.path.exists(os.path.join(checkout, n)) for n in ("nbgrader_config.py", "source")):
-        hide.append(checkout)
-    return Plan(workdir=os.path.realpath(workdir), hide=hide,
-                keep=sorted(keep | {os.path.realpath(workdir)}), uid=uid)
-
-
-def _inside(path: str, parent: str) -> bool:
-    return path == parent or path.startswith(parent.rstrip(os.sep) + os.sep)
+    return Plan(workdir=os.path.realpath(workdir), keep=sorted(keep), uid=uid)
 
 
 def _libc() -> ctypes.CDLL:
@@ -84,8 +69,8 @@ def _call(result: int, what: str) -> None:
 def isolate(plan: Plan) -> str:  # pragma: no cover - runs in the forked kernel child
     """Apply ``plan`` to this process; return ``"isolated"`` or why it could not be.
 
-    Must run before the process starts threads. A failure before anything is hidden leaves
-    the process as it was; a failure after that raises, and the kernel does not start.
+    Must run before the process starts threads. A failure before the new root is entered
+    leaves the process as it was; a failure after that raises, and the kernel does not start.
     """
     if sys.platform != "linux":
         return "not isolated: namespaces need Linux"
@@ -97,41 +82,43 @@ def isolate(plan: Plan) -> str:  # pragma: no cover - runs in the forked kernel 
     except OSError as error:
         return f"not isolated: {error}"
     _call(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
-    # Handles on what must stay visible: covering a parent hides the path, not the handle.
-    keep = {path: os.open(path, os.O_PATH) for path in plan.keep if os.path.exists(path)}
-    covered: list[str] = []
-    late = []
-    for path in sorted(set(plan.hide), key=len):
-        if any(_inside(path, done) for done in covered) or not os.path.exists(path):
-            continue
-        if any(_inside(path, kept) for kept in keep):
-            late.append(path)  # inside the environment: cover it once that is back
-            continue
-        scratch = path in SCRATCH
-        _cover(libc, path, b"mode=1777,size=64m" if scratch else b"mode=0755,size=1m")
-        covered.append(path)
-    for path, handle in sorted(keep.items()):
-        if any(_inside(path, done) for done in covered):
-            if os.path.isdir(f"/proc/self/fd/{handle}"):
-                os.makedirs(path, exist_ok=True)
-            else:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                open(path, "a").close()
-            _call(libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None,
-                             MS_BIND | MS_REC, None), f"keep {path}")
-        os.close(handle)
-    for path in late:
-        _cover(libc, path, b"mode=0755,size=1m")
+    # The new root lives inside the working directory: the grader removes it with the rest.
+    root = os.path.join(plan.workdir, ".root")
+    os.makedirs(root, exist_ok=True)
+    _call(libc.mount(b"tmpfs", root.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+                     b"mode=0755,size=1m"), "new root")
+    for path in SYSTEM:
+        _show(libc, root, path)
+    _tmpfs(libc, root + "/tmp", b"mode=1777,size=64m")
+    _tmpfs(libc, root + "/dev/shm", b"mode=1777,size=64m")
+    for path in (*plan.keep, plan.workdir):
+        _show(libc, root, path)
+    os.chroot(root)
+    os.chdir(plan.workdir)
     os.setgroups([])
     os.setgid(plan.uid)
     os.setuid(plan.uid)
     return "isolated"
 
 
-def _cover(libc: ctypes.CDLL, path: str, options: bytes) -> None:
-    target = path.encode()
-    if os.path.isdir(path):
-        _call(libc.mount(b"tmpfs", target, b"tmpfs", MS_NOSUID | MS_NODEV, options),
-              f"hide {path}")
-    else:
-        _call(libc.mount(b"/dev/null", target, None, MS_BIND, None), f"hide {path}")
+def _show(libc: ctypes.CDLL, root: str, path: str) -> None:
+    """Make ``path`` of the host appear at the same place under ``root``."""
+    if not os.path.lexists(path):
+        return
+    target = root + path
+    if os.path.islink(path) and path in SYSTEM:  # /bin -> usr/bin on a merged /usr
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if not os.path.lexists(target):
+            os.symlink(os.readlink(path), target)
+        return
+    os.makedirs(target, exist_ok=True)
+    # system directories come with what is mounted below them (/dev/pts, /proc/...); the
+    # working directory must not (the new root itself is mounted inside it)
+    flags = MS_BIND | (MS_REC if path in SYSTEM else 0)
+    _call(libc.mount(path.encode(), target.encode(), None, flags, None), f"show {path}")
+
+
+def _tmpfs(libc: ctypes.CDLL, target: str, options: bytes) -> None:
+    os.makedirs(target, exist_ok=True)
+    _call(libc.mount(b"tmpfs", target.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, options),
+          f"empty {target}")

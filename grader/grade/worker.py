@@ -154,7 +154,7 @@ def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool =
         # Unix sockets in the working directory: the sandboxed kernel has no network at all.
         km.transport, km.ip = "ipc", os.path.join(workdir, "kernel")
         km.connection_file = os.path.join(workdir, ".kernel.json")
-        km.sandbox = plan_for(course_root, workdir, uid=KERNEL_UIDS + forked.pid % KERNEL_UIDS)
+        km.sandbox = plan_for(workdir, uid=KERNEL_UIDS + forked.pid % KERNEL_UIDS)
     started = time.perf_counter()
     try:
         run_sync(km.start_kernel)(
