@@ -221,3 +221,12 @@ def test_cli_errors_are_clear(course: Course, tmp_path) -> None:
     result = runner.invoke(main, ["grade", A, "--submissions", str(bad_zip), *root])
     assert result.exit_code == 1 and "not a readable zip file" in result.output
     assert not (course.autograded / "x").exists()
+
+
+def test_without_isolation_grades_the_same_and_says_so(course: Course) -> None:
+    # The path a machine without namespaces takes: resource limits only, and a recorded status.
+    submit(course, "honest", A, source_notebook(A))
+    [outcome] = grade_assignment(course, A, settings=Settings(workers=1, sandbox=False))
+    assert outcome.status == GRADED
+    assert scores(course, "honest") == full_marks(course)
+    assert outcome.sandbox.startswith("not isolated")

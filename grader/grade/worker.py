@@ -1,8 +1,9 @@
-"""Prepare and execute one submitted notebook in a fresh, limited kernel (a child process).
+"""Prepare and execute one submitted notebook in a fresh, isolated kernel (a child process).
 
-A worker process is started ahead of need: it launches its kernel at once, so the kernel boots
-while other submissions are still being executed, then waits for one job, executes it, sends
-back the executed notebook as JSON and exits. The kernel never outlives its worker.
+A worker process is started ahead of need: it forks its kernel at once, so the kernel boots
+while other submissions are still being executed, then waits for one job, sanitizes and
+executes it — the hidden tests judged here, not in the kernel — sends back the executed
+notebook as JSON and exits. The kernel never outlives its worker.
 """
 
 from __future__ import annotations

@@ -136,7 +136,9 @@ def _become_kernel(orders: int, reports: int) -> None:  # pragma: no cover - for
         for name in [m for m in sys.modules if m == "grader" or m.startswith("grader.")]:
             del sys.modules[name]
         status = "not isolated: disabled"
-        if order["sandbox"]:
+        if order["sandbox"] and os.geteuid() != 0:
+            status = "not isolated: the grader does not run as root"
+        elif order["sandbox"]:
             plan = Plan(**order["sandbox"])
             for path in (plan.workdir, *_owned(plan.workdir)):
                 os.chown(path, plan.uid, plan.uid)
