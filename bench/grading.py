@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,16 +26,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from grader.course import Course  # noqa: E402
-from grader.release import release  # noqa: E402
+from grader.release import release_copy  # noqa: E402
 
 
 def make_course(root: Path, assignment: str) -> Course:
-    root.mkdir(parents=True)
-    shutil.copy2(REPO / "nbgrader_config.py", root)
-    shutil.copytree(REPO / "source" / assignment, root / "source" / assignment)
-    course = Course(root)
-    release(course, [assignment])
-    return course
+    return release_copy(Course(REPO), [assignment], root)
 
 
 def submissions(course: Course, assignment: str, count: int) -> dict[str, nbformat.NotebookNode]:

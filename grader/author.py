@@ -7,7 +7,6 @@ current source, and must not contain a single line of a solution or of a hidden 
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,14 +94,11 @@ def _comparable(nb: NotebookNode) -> list[tuple]:
 
 def stale_release(course: Course, assignment: str) -> list[Problem]:
     """Differences between ``release/<assignment>`` and a fresh release of the source."""
-    from grader.release import release
+    from grader.release import release_copy
 
     problems = []
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
-        scratch = Course(Path(tmp))
-        shutil.copy2(course.root / "nbgrader_config.py", scratch.root / "nbgrader_config.py")
-        shutil.copytree(course.source / assignment, scratch.source / assignment)
-        release(scratch, [assignment])
+        scratch = release_copy(course, [assignment], Path(tmp))
         fresh_dir, committed_dir = scratch.release / assignment, course.release / assignment
         fresh = {p.relative_to(fresh_dir) for p in fresh_dir.rglob("*") if p.is_file()}
         committed = {p.relative_to(committed_dir) for p in committed_dir.rglob("*")

@@ -7,14 +7,43 @@ the gradebook (the autograder restores test cells from there) and writes ``relea
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 import click
 from nbgrader.converters import GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
 
-from grader.course import Course, CourseError
+from grader.course import CONFIG_FILE, Course, CourseError
 from grader.logcapture import Capture
+
+
+def release_copy(course: Course, assignments: Sequence[str], root: Path) -> Course:
+    """A scratch copy of ``course`` at ``root``: its configuration and the named sources,
+    released there, with a gradebook of its own (the course's own is never touched).
+
+    Parameters
+    ----------
+    course : Course
+        The course to copy from.
+    assignments : sequence of str
+        Assignments to copy and release.
+    root : Path
+        Directory of the copy (created if missing).
+
+    Returns
+    -------
+    Course
+        The released copy.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(course.root / CONFIG_FILE, root / CONFIG_FILE)
+    for name in assignments:
+        shutil.copytree(course.source / course.check_assignment(name), root / "source" / name)
+    copy = Course(root)
+    release(copy, list(assignments))
+    return copy
 
 
 def release(course: Course, assignments: Sequence[str] = ()) -> list[str]:

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from grader.course import Course
-from grader.release import release
+from grader.release import release_copy
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("cross_entropy", "svm_hinge")
@@ -17,13 +17,7 @@ ASSIGNMENTS = ("cross_entropy", "svm_hinge")
 
 def make_course(root: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> Course:
     """A released copy of the repository's course (config and sources) at ``root``."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    for name in assignments:
-        shutil.copytree(REPO / "source" / name, root / "source" / name)
-    course = Course(root)
-    release(course, list(assignments))
-    return course
+    return release_copy(Course(REPO), assignments, root)
 
 
 @pytest.fixture(scope="session")

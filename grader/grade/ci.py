@@ -20,7 +20,7 @@ from grader.course import Course, CourseError
 from grader.grade.record import FAILED, Outcome
 from grader.grade.results import ItemResult, item_results
 from grader.grade.run import Settings, grade_assignment
-from grader.release import release
+from grader.release import release_copy
 
 STUDENT = "student"
 EXIT_GRADED, EXIT_NOT_GRADED = 0, 1
@@ -49,10 +49,7 @@ def grade_one(course: Course, notebook: Path, assignment: str,
             f"{notebook.name} is not a notebook of {assignment!r} (expected one of {expected})"
         )
     with tempfile.TemporaryDirectory(prefix="grader-ci-") as tmp:
-        scratch = Course(Path(tmp))
-        shutil.copy2(course.root / "nbgrader_config.py", scratch.root / "nbgrader_config.py")
-        shutil.copytree(course.source / assignment, scratch.source / assignment)
-        release(scratch, [assignment])
+        scratch = release_copy(course, [assignment], Path(tmp))
         target = scratch.submitted / STUDENT / assignment
         target.mkdir(parents=True)
         shutil.copy2(notebook, target / notebook.name)
