@@ -1,20 +1,18 @@
 """Kernels for grading: a fresh process per submission, with resource limits.
 
 The student's code runs in this kernel, so it gets hard limits (address space, CPU time, file
-size, open files) through ``prlimit`` and single-threaded BLAS, so that parallel grading does
-not oversubscribe the machine and one submission cannot starve the others.
+size, open files, processes), applied by the forked child itself (:mod:`grader.grade.zygote`),
+and single-threaded BLAS, so that parallel grading does not oversubscribe the machine and one
+submission cannot starve the others.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import List, Unicode
 
 if TYPE_CHECKING:
     from grader.grade.sandbox import Plan
@@ -48,20 +46,6 @@ class Limits:
     open_files: int = 256
     processes: int = 64
 
-    def prefix(self) -> list[str]:
-        """The ``prlimit`` command that applies these limits to the command following it."""
-        prlimit = shutil.which("prlimit")
-        if prlimit is None:
-            return []
-        return [
-            prlimit,
-            f"--as={self.memory_mb * 2**20}",
-            f"--cpu={self.cpu_seconds}",
-            f"--fsize={self.file_mb * 2**20}",
-            f"--nofile={self.open_files}",
-            "--",
-        ]
-
 
 def kernel_env() -> dict[str, str]:
     """Environment of a grading kernel: the grader's own, with single-threaded math libraries."""
@@ -75,24 +59,18 @@ def kernel_env() -> dict[str, str]:
 
 
 class LimitedKernelManager(AsyncKernelManager):
-    """An ``AsyncKernelManager`` for grading kernels.
+    """An ``AsyncKernelManager`` whose kernel is a pre-forked warm child (:attr:`forked`).
 
-    The kernel is either a pre-forked warm child (:attr:`forked`, limits applied by the child
-    itself) or a new process started behind :attr:`command_prefix` (``prlimit …``).
+    The child applies :attr:`limits` and :attr:`sandbox` itself before it becomes the kernel.
     """
 
-    command_prefix = List(Unicode(), help="Command placed before the kernel's argv.").tag(
-        config=True
-    )
-    forked: ForkedKernel | None = None
+    forked: ForkedKernel
     limits: Limits = Limits()
     sandbox: Plan | None = None
-    sandbox_status: str = "not isolated: not a forked kernel"
+    sandbox_status: str = "not isolated: not started"
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
         # jupyter_client's documented hook for launching kernels differently.
-        if self.forked is None:
-            return await super()._async_launch_kernel(kernel_cmd, **kw)
         provisioner = self.provisioner
         assert provisioner is not None
         cwd = str(kw.get("cwd") or os.getcwd())
@@ -102,10 +80,3 @@ class LimitedKernelManager(AsyncKernelManager):
         provisioner.pid = provisioner.pgid = self.forked.pid
         provisioner.cwd = cwd
         self._reconcile_connection_info(provisioner.connection_info)
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        command = super().format_kernel_cmd(extra_arguments)
-        # The kernel spec's `python` may be a bare name; grading uses this interpreter's kernel.
-        if command and os.path.basename(command[0]).startswith("python"):
-            command[0] = sys.executable
-        return [*self.command_prefix, *command]

@@ -41,8 +41,6 @@ class Settings:
         Resource limits of each grading kernel.
     deadline : float
         Seconds after which a whole notebook's execution is stopped.
-    warm : bool
-        Fork each kernel from a template that has the heavy modules imported already.
     sandbox : bool
         Isolate each kernel: no view of the course directory, no network, its own user.
     """
@@ -51,7 +49,6 @@ class Settings:
     cell_timeout: int | None = None
     limits: Limits = field(default_factory=Limits)
     deadline: float = 1800.0
-    warm: bool = True
     sandbox: bool = True
 
 
@@ -180,7 +177,7 @@ def grade_assignment(
         if on_start:
             on_start(len(found))
         scheduler = Scheduler(str(course.root), settings.limits, settings.workers,
-                              deadline=settings.deadline, warm=settings.warm,
+                              deadline=settings.deadline,
                               preload=list(config.Grading.get("preload", [])),
                               sandbox=settings.sandbox)
         scheduler.run(jobs(found), on_result)

@@ -76,8 +76,6 @@ class Scheduler:
         Spare workers kept booting their kernel ahead of need (default: ``workers``).
     deadline : float
         Seconds after which a job's worker and kernel are killed.
-    warm : bool
-        Fork kernels from the warm template (see :mod:`grader.grade.zygote`).
     preload : sequence of str
         More modules for the template to import (the course's heavy imports).
     sandbox : bool
@@ -91,7 +89,6 @@ class Scheduler:
         workers: int,
         prestart: int | None = None,
         deadline: float = 1800.0,
-        warm: bool = True,
         preload: Sequence[str] = (),
         sandbox: bool = True,
     ) -> None:
@@ -102,7 +99,6 @@ class Scheduler:
         self.workers = workers
         self.prestart = workers if prestart is None else max(0, prestart)
         self.deadline = deadline
-        self.warm = warm
         self.sandbox = sandbox
         self._context = template.start(preload)
 
@@ -110,7 +106,7 @@ class Scheduler:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=worker_main,
-            args=(child, self.course_root, self.limits, self.warm, self.sandbox),
+            args=(child, self.course_root, self.limits, self.sandbox),
             daemon=True,
         )
         process.start()

@@ -128,7 +128,7 @@ def _cpu_seconds(pid: int | None) -> float:
         return 0.0
 
 
-def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool = True,
+def worker_main(conn: Connection, course_root: str, limits: Limits,
                 sandbox: bool = True) -> None:
     """Body of a worker process: boot a kernel, take one job from ``conn``, answer, exit.
 
@@ -136,22 +136,21 @@ def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool =
     read the gradebook, so workers do this in parallel) and executes it. The answer is the
     executed notebook as JSON, or why there is none.
 
-    With ``warm``, the kernel is forked from this process (see :mod:`grader.grade.zygote`)
-    before anything here starts a thread; otherwise it is a new process behind ``prlimit``.
+    The kernel is forked from this process (see :mod:`grader.grade.zygote`) before anything
+    here starts a thread; with ``sandbox`` it is isolated (:mod:`grader.grade.sandbox`).
     """
     os.setpgrp()  # the parent can end this worker and its kernel together
     # The modules inherited from the template are shared copy-on-write; a garbage collection
     # that walked them would write to every page and copy it. Frozen objects are not walked.
     gc.freeze()
-    forked = ForkedKernel() if warm else None
+    forked = ForkedKernel()
     from grader.course import Course
 
     config = Course(Path(course_root)).config()
     workdir = tempfile.mkdtemp(prefix="grader-run-")
-    km = LimitedKernelManager(kernel_name="python3",
-                              command_prefix=[] if warm else limits.prefix())
+    km = LimitedKernelManager(kernel_name="python3")
     km.forked, km.limits = forked, limits
-    if forked is not None and sandbox:
+    if sandbox:
         # Unix sockets in the working directory: the sandboxed kernel has no network at all.
         km.transport, km.ip = "ipc", os.path.join(workdir, "kernel")
         km.connection_file = os.path.join(workdir, ".kernel.json")
@@ -206,7 +205,7 @@ def worker_main(conn: Connection, course_root: str, limits: Limits, warm: bool =
             run_sync(km.shutdown_kernel)(now=True)
         except Exception:
             pass
-        if forked is not None and forked.poll() is None and not km.has_kernel:
+        if forked.poll() is None and not km.has_kernel:
             forked.cancel()
         shutil.rmtree(workdir, ignore_errors=True)
         conn.close()
