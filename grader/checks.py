@@ -192,6 +192,35 @@ def unpack_pair(result: Any, name: str, first: str = "loss", second: str = "grad
     raise AssertionError(f"{expected}; it returned a single {type(result).__name__}.")
 
 
+def loss_and_gradient(func: Callable[..., Any], args: tuple, name: str, grad_name: str,
+                      shape: tuple[int, ...], what: str) -> tuple[float, NDArray[np.float64]]:
+    """Call a student's ``(loss, gradient)`` function and check the form of what it returns.
+
+    Parameters
+    ----------
+    func : callable
+        The student's function.
+    args : tuple
+        Its inputs (passed as copies, see :func:`call`).
+    name : str
+        The function's name.
+    grad_name : str
+        Name of the gradient in messages (``dz``, ``dS``, ``dW``).
+    shape : tuple of int
+        Shape the gradient must have.
+    what : str
+        The call, as messages name it ("svm_loss_naive with N=5, D=3, C=4").
+
+    Returns
+    -------
+    loss : float
+    gradient : ndarray
+    """
+    loss, grad = unpack_pair(call(func, *args, name=name), name, "loss", grad_name)
+    return (as_float(loss, f"the loss of {what}"),
+            as_array(grad, f"{grad_name} of {what}", shape))
+
+
 def _index(idx: Sequence[int]) -> str:
     return "[" + ", ".join(str(int(i)) for i in idx) + "]"
 

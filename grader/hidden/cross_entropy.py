@@ -138,9 +138,7 @@ NAME_BCE = "binary_cross_entropy"
 
 def _run_bce(bce: Func, z: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray, str]:
     what = f"{NAME_BCE}(z, t) with N={z.size}"
-    loss, dz = checks.unpack_pair(checks.call(bce, z, t, name=NAME_BCE), NAME_BCE, "loss", "dz")
-    return (checks.as_float(loss, f"the loss of {what}"),
-            checks.as_array(dz, f"dz of {what}", z.shape), what)
+    return (*checks.loss_and_gradient(bce, (z, t), NAME_BCE, "dz", z.shape, what), what)
 
 
 def bce_loss(binary_cross_entropy: Func) -> None:
@@ -197,9 +195,7 @@ NAME_SCE = "softmax_cross_entropy"
 
 def _run_sce(sce: Func, S: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, str]:
     what = f"{NAME_SCE}(S, y) with (N, C) = {S.shape}"
-    loss, dS = checks.unpack_pair(checks.call(sce, S, y, name=NAME_SCE), NAME_SCE, "loss", "dS")
-    return (checks.as_float(loss, f"the loss of {what}"),
-            checks.as_array(dS, f"dS of {what}", S.shape), what)
+    return (*checks.loss_and_gradient(sce, (S, y), NAME_SCE, "dS", S.shape, what), what)
 
 
 def sce_loss(softmax_cross_entropy: Func) -> None:

@@ -93,9 +93,7 @@ def _describe(args: Problem) -> str:
 
 def _run(func: Func, name: str, args: Problem) -> tuple[float, np.ndarray, str]:
     what = f"{name} {_describe(args)}"
-    loss, dW = checks.unpack_pair(checks.call(func, *args, name=name), name, "loss", "dW")
-    return (checks.as_float(loss, f"the loss of {what}"),
-            checks.as_array(dW, f"dW of {what}", args[0].shape), what)
+    return (*checks.loss_and_gradient(func, args, name, "dW", args[0].shape, what), what)
 
 
 def _loss_item(func: Func, name: str, ref: Callable, hint: str) -> None:
