@@ -10,6 +10,8 @@ import importlib
 
 import click
 
+from grader.grade import template  # noqa: F401 - first, for its start-up settings
+
 # (module, attribute) of each sub-command, in pipeline order. Imported lazily so that
 # `grader --help` and a single command stay quick to start.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -44,8 +46,6 @@ class PipelineGroup(click.Group):
         # Only when a grading command is about to run (not for --help): its imports then
         # overlap with the template's.
         if args and args[0] in GRADING and not {"-h", "--help"} & set(args):
-            from grader.grade import template
-
             template.start_for_course()
         return super().resolve_command(ctx, args)
 

@@ -12,6 +12,8 @@ import json
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,7 +89,10 @@ def _save_cell(cell: NotebookNode, grades: dict, comments: dict) -> None:
 
 
 class Recorder:
-    """Writes the results of one assignment's grading run.
+    """Writes the results of one assignment's grading run; use it as a context manager.
+
+    One gradebook connection serves the whole run, so SQLAlchemy compiles nbgrader's queries
+    (its score totals are large ones) once rather than once per submission.
 
     Parameters
     ----------
@@ -103,11 +108,32 @@ class Recorder:
         self.course = course
         self.assignment = assignment
         self.config = config
-        with Gradebook(course.db_url) as gb:
+        self.gradebook = Gradebook(course.db_url)
+        with self._transaction() as gb:
             # Many concurrent readers (workers preparing notebooks) and this one writer.
             gb.db.execute(text("PRAGMA journal_mode=WAL"))
         method = config.LateSubmissionPlugin.get("penalty_method", "none")
         self.late_penalties = method != "none" or "AssignLatePenalties" in config
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.gradebook.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Gradebook]:
+        """The run's gradebook for one unit of work: committed after it, rolled back on error.
+
+        Ending every unit also ends its read transaction, so SQLite's write-ahead log can be
+        checkpointed while the run goes on.
+        """
+        try:
+            yield self.gradebook
+            self.gradebook.db.commit()
+        except BaseException:
+            self.gradebook.db.rollback()
+            raise
 
     def resources(self, submission: Submission, notebook: str) -> dict:
         """The nbgrader resources describing ``notebook`` of ``submission``."""
@@ -129,7 +155,7 @@ class Recorder:
                 timestamp = parse_utc(stamp_file.read_text().strip())
             except ValueError:
                 pass
-        with Gradebook(self.course.db_url) as gb, warnings.catch_warnings():
+        with self._transaction() as gb, warnings.catch_warnings():
             # nbgrader's own autoflush chatter when it creates a submission's rows
             warnings.simplefilter("ignore", SAWarning)
             gb.update_or_create_student(submission.student)
@@ -145,7 +171,7 @@ class Recorder:
         query and commit per cell: this process is the only writer, and that made it the
         bottleneck of a parallel run.
         """
-        with Gradebook(self.course.db_url) as gb:
+        with self._transaction() as gb:
             graded = gb.find_submission_notebook(notebook, self.assignment, submission.student)
             # cells loaded with their grades: `Grade.name` would otherwise query once per grade
             grades = {g.name: g for g in gb.db.query(Grade).options(joinedload(Grade.cell))
@@ -160,14 +186,13 @@ class Recorder:
                             .filter(Comment.notebook_id == graded.id)}
                 for cell in nb.cells:
                     _save_cell(cell, grades, comments)
-            gb.db.commit()
         if nb is not None and self.late_penalties:
             AssignLatePenalties(config=self.config)(nb, self.resources(submission, notebook))
 
     def close(self, submission: Submission, outcome: Outcome,
               executed: dict[str, NotebookNode]) -> Outcome:
         """Total the scores, then replace ``autograded/<student>/<assignment>/`` in one move."""
-        with Gradebook(self.course.db_url) as gb:
+        with self._transaction() as gb:
             graded = gb.find_submission(self.assignment, submission.student)
             outcome.score, outcome.max_score = float(graded.score), float(graded.max_score)
             # written answers nobody has graded yet: neither an automatic nor a manual score

@@ -112,8 +112,8 @@ def grade_assignment(
     config = course.config()
     if settings.cell_timeout is not None:
         config.Execute.timeout = settings.cell_timeout
-    recorder = Recorder(course, assignment, config)
     instructor_files = _instructor_files(course, assignment)
+    recorder = Recorder(course, assignment, config)
     outcomes: list[Outcome] = []
     in_flight: dict[str, _InFlight] = {}
 
@@ -172,7 +172,7 @@ def grade_assignment(
         if state.pending == 0 and state.dispatched:
             finish(state)
 
-    with tempfile.TemporaryDirectory(prefix="grader-zip-") as scratch:
+    with recorder, tempfile.TemporaryDirectory(prefix="grader-zip-") as scratch:
         found = resolve_submissions(course, assignment, submissions, Path(scratch))
         if on_start:
             on_start(len(found))

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from collections.abc import Sequence
 from multiprocessing import forkserver
 
+# jsonschema (imported by nbformat) uses rfc3987_syntax when it is installed, and that module
+# builds a parser at import: a second of start-up in every grading process, for the "iri"
+# string format that no notebook schema uses. Marked absent, jsonschema skips that format.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
 # The grading pipeline, and what an IPython kernel imports while it starts (its debugger,
 # pdb, history). Never the reference solutions or hidden tests: kernels inherit all of this.
-PRELOAD = ["grader.grade.worker", "ipykernel.kernelapp", "ipykernel.ipkernel",
-           "ipykernel.debugger", "IPython.core.history", "pdb", "pydoc", "numpy"]
+PRELOAD = ["grader.grade.template", "grader.grade.worker", "ipykernel.kernelapp",
+           "ipykernel.ipkernel", "ipykernel.debugger", "ipykernel.kernelspec",
+           "IPython.core.history", "pdb", "pydoc", "numpy"]
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import sqlalchemy.dialects.sqlite
+import sqlalchemy.orm
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import ClearMetadataPreprocessor
@@ -37,9 +39,11 @@ from grader.grade.zygote import ForkedKernel
 
 KERNEL_DIED = "KernelDied"
 
-# nbformat compiles its JSON-schema validator on first use. Done here, at import, it happens
-# once in the forkserver that preloads this module instead of once in every worker.
+# Work every worker would otherwise repeat, done here, at import, once in the forkserver that
+# preloads this module: nbformat compiles its JSON-schema validator on first use, SQLAlchemy
+# loads the SQLite dialect and builds nbgrader's table mappings on the first gradebook opened.
 nbformat.validate(nbformat.v4.new_notebook())
+sqlalchemy.orm.configure_mappers()
 
 
 def mark_unexecuted(nb: NotebookNode, reason: str) -> int:
