@@ -5,7 +5,11 @@ answer cell i mod K replaced by the released stub, so scores vary), copied into 
 scratch courses, and graded once by each tool. Prints wall time, throughput and their ratio,
 and checks that both tools gave every student the same score.
 
-    .venv/bin/python bench/grading.py [--submissions 40] [--workers 2]
+Every timed run starts after a pause (``--cooldown``): on the virtual machines this was
+measured on, a minute of full load slows the next minute's work by up to 20%, which would
+otherwise penalise whichever tool runs second.
+
+    .venv/bin/python bench/grading.py [--submissions 40] [--workers N] [--cooldown 30]
 """
 
 from __future__ import annotations
@@ -59,7 +63,8 @@ def place(course: Course, assignment: str, notebooks: dict[str, nbformat.Noteboo
         nbformat.write(nb, target)
 
 
-def timed(command: list[str], cwd: Path) -> float:
+def timed(command: list[str], cwd: Path, cooldown: float) -> float:
+    time.sleep(cooldown)
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent),
                                                  os.environ.get("PATH", "")]))
     start = time.perf_counter()
@@ -78,7 +83,10 @@ def totals(course: Course, assignment: str) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="workers of grader grade (default: its own default)")
+    parser.add_argument("--cooldown", type=float, default=30.0,
+                        help="seconds of rest before each timed run (default: 30)")
     parser.add_argument("--assignment", action="append", default=None)
     args = parser.parse_args()
     rows = []
@@ -89,9 +97,11 @@ def main() -> None:
             notebooks = submissions(stock, assignment, args.submissions)
             place(stock, assignment, notebooks)
             place(ours, assignment, notebooks)
-            t_stock = timed(["nbgrader", "autograde", assignment, "--force"], stock.root)
+            t_stock = timed(["nbgrader", "autograde", assignment, "--force"], stock.root,
+                            args.cooldown)
+            workers = [] if args.workers is None else ["--workers", str(args.workers)]
             t_ours = timed([str(Path(sys.executable).parent / "grader"), "grade", assignment,
-                            "--workers", str(args.workers)], ours.root)
+                            *workers], ours.root, args.cooldown)
             same = totals(stock, assignment) == totals(ours, assignment)
             rows.append((assignment, args.submissions, t_stock, t_ours, same))
             print(f"{assignment}: stock {t_stock:.1f} s, grader {t_ours:.1f} s, "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -13,7 +12,7 @@ from rich.table import Table
 from grader.course import Course, CourseError
 from grader.grade.kernel import Limits
 from grader.grade.record import FAILED, Outcome
-from grader.grade.run import Settings, grade_assignment
+from grader.grade.run import Settings, default_workers, grade_assignment
 
 
 def outcome_table(outcomes: list[Outcome], title: str) -> Table:
@@ -51,8 +50,9 @@ def warn_unisolated(outcomes: list[Outcome], console: Console, wanted: bool = Tr
 @click.option("--submissions", type=click.Path(path_type=Path), default=None,
               help="DIR/<student>/ASSIGNMENT/*.ipynb, or an LMS zip export "
                    "(default: submitted/ in the course directory).")
-@click.option("--workers", type=click.IntRange(min=1), default=os.cpu_count() or 1,
-              show_default=True, help="Notebooks executed at the same time.")
+@click.option("--workers", type=click.IntRange(min=1), default=default_workers(),
+              show_default=True, help="Notebooks executed at the same time (default: one more "
+                                      "than there are cores).")
 @click.option("--cell-timeout", type=click.IntRange(min=1), default=None,
               help="Seconds a cell may run (default: Execute.timeout in nbgrader_config.py).")
 @click.option("--memory-mb", type=click.IntRange(min=256), default=Limits.memory_mb,

@@ -27,6 +27,16 @@ from grader.grade.scheduler import Scheduler
 from grader.grade.worker import mark_unexecuted
 
 
+def default_workers() -> int:
+    """Notebooks graded at once by default: one more than there are cores.
+
+    An execution is a worker and its kernel taking turns, with a message round trip at every
+    hand-over; one extra execution keeps the cores busy through those waits (measured on two
+    cores: 3 at once grade a class 10-15% faster than 2, and 4 no faster than 3).
+    """
+    return (os.cpu_count() or 1) + 1
+
+
 @dataclass
 class Settings:
     """How to grade.
@@ -34,7 +44,7 @@ class Settings:
     Parameters
     ----------
     workers : int
-        Notebooks executed at once (default: one per CPU core).
+        Notebooks executed at once (default: :func:`default_workers`).
     cell_timeout : int or None
         Seconds a cell may run before it is interrupted (default: ``nbgrader_config.py``).
     limits : Limits
@@ -45,7 +55,7 @@ class Settings:
         Isolate each kernel: no view of the course directory, no network, its own user.
     """
 
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    workers: int = field(default_factory=default_workers)
     cell_timeout: int | None = None
     limits: Limits = field(default_factory=Limits)
     deadline: float = 1800.0
