@@ -151,6 +151,29 @@ except MemoryError:
     print("memory limit reached after", len(blocks), "blocks")
 blocks = None
 """,
+    "inherited_descriptors": """
+import io, os, pickle, socket, stat
+class _Forge:
+    def __reduce__(self):
+        return (io.open, ("{root}/FORGED", "w"))
+payload = pickle.dumps({"notebook": None, "reason": "FORGED", "proof": _Forge()})
+def unnamed(fd):  # pipes and socket pairs: not the kernel's own connections to its worker
+    if stat.S_ISFIFO(os.fstat(fd).st_mode):
+        return True
+    try:
+        with socket.socket(fileno=os.dup(fd)) as s:
+            return s.family == socket.AF_UNIX and not s.getsockname() and not s.getpeername()
+    except OSError:
+        return False
+written = 0
+for fd in range(3, 1024):
+    try:
+        if unnamed(fd):
+            os.write(fd, len(payload).to_bytes(4, "big") + payload)
+            written += 1
+    except OSError:
+        pass
+""",
     "network": """
 import socket
 try:
@@ -236,6 +259,15 @@ def test_student_code_saw_nothing_and_wrote_nothing(graded) -> None:
     assert not Path("/tmp/PWNED-grader-test").exists()
     assert "no network" in _printed(course, "network")
     assert "memory limit reached" in _printed(course, "memory")
+
+
+def test_a_kernel_cannot_answer_for_its_worker(graded) -> None:
+    # A kernel holding its worker's descriptors could send the grader a forged answer, and
+    # the grader unpickles answers: that would run the student's code in the grader. (The
+    # attack also garbles the kernel's own pipes, so it cannot print what it did.)
+    course, outcomes = graded
+    assert not (course.root / "FORGED").exists()
+    assert not any("FORGED" in r for r in outcomes["inherited_descriptors"].reasons)
 
 
 def test_a_killed_kernel_keeps_the_earlier_verdicts(graded) -> None:

@@ -123,9 +123,23 @@ def _apply_limits(limits: dict[str, Any]) -> None:
         resource.setrlimit(name, (value, value))
 
 
+def _close_inherited(keep: tuple[int, ...]) -> None:
+    """Close every descriptor this process inherited, but standard streams and ``keep``.
+
+    A fork inherits all of its parent's descriptors, the worker's pipe to the scheduler among
+    them: a kernel that could write there could send the grader an answer in its worker's name.
+    """
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+
+
 def _become_kernel(orders: int, reports: int) -> None:  # pragma: no cover - forked child
     code = 1
     try:
+        _close_inherited((orders, reports))
         with os.fdopen(orders) as pipe:
             text = pipe.read()
         if not text:  # the worker ended without needing a kernel
