@@ -230,3 +230,24 @@ def test_without_isolation_grades_the_same_and_says_so(course: Course) -> None:
     assert outcome.status == GRADED
     assert scores(course, "honest") == full_marks(course)
     assert outcome.sandbox.startswith("not isolated")
+
+
+def test_one_worker_gives_every_notebook_a_fresh_kernel(course: Course) -> None:
+    # A worker grades several notebooks in turn: nothing one of them did (a changed library,
+    # a file in its working directory) may be seen by the next, nor may they share a process.
+    trace = ("import os, numpy\n"
+             "print('found', hasattr(numpy, 'left_behind'), os.path.exists('left_behind.txt'))\n"
+             "print('pid', os.getpid())\n"
+             "numpy.left_behind = True\n"
+             "open('left_behind.txt', 'w').write('x')")
+    for student in ("first", "second", "third"):
+        submit(course, student, A, solution_with("sigmoid", trace))
+    outcomes = grade_assignment(course, A, settings=Settings(workers=1))
+    assert [o.status for o in outcomes] == [GRADED] * 3
+    printed = {o.student: "".join(
+        out.get("text", "") for out in cell(nbformat.read(
+            course.autograded / o.student / A / f"{A}.ipynb", 4), "sigmoid").outputs)
+        for o in outcomes}
+    assert all("found False False" in text for text in printed.values()), printed
+    pids = {text.split("pid ")[1].split()[0] for text in printed.values()}
+    assert len(pids) == 3, printed

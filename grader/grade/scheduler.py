@@ -1,9 +1,10 @@
-"""Run notebook executions in parallel worker processes, one fresh process per submission.
+"""Run notebook executions in parallel worker processes, a fresh kernel per submission.
 
-Workers are forked from a forkserver that has already imported the heavy modules, so a fresh
-process costs milliseconds; each worker boots its kernel as soon as it exists, and the
-scheduler keeps ``prestart`` spare workers booting so that kernel start-up overlaps with the
-execution of other submissions. A job that outlives its deadline is killed with its kernel.
+Workers are forked from a forkserver that has already imported the heavy modules, so a new
+one costs milliseconds. Each takes several jobs in turn, each job in a kernel of its own
+(see :mod:`grader.grade.worker`), and boots its next kernel before it asks for the next job;
+the scheduler keeps ``prestart`` spare workers ready for when one retires. A job that
+outlives its deadline is killed with its worker and kernels.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ def _children(pid: int | None) -> list[int]:
 
 
 class Scheduler:
-    """Execute jobs in at most ``workers`` fresh processes at once.
+    """Execute jobs in at most ``workers`` worker processes at once.
 
     Parameters
     ----------
@@ -73,7 +74,7 @@ class Scheduler:
     workers : int
         Number of notebooks executed at the same time.
     prestart : int, optional
-        Spare workers kept booting their kernel ahead of need (default: ``workers``).
+        Spare workers kept booting their kernel ahead of need (default: 1).
     deadline : float
         Seconds after which a job's worker and kernel are killed.
     preload : sequence of str
@@ -97,7 +98,7 @@ class Scheduler:
         self.course_root = course_root
         self.limits = limits
         self.workers = workers
-        self.prestart = workers if prestart is None else max(0, prestart)
+        self.prestart = 1 if prestart is None else max(0, prestart)
         self.deadline = deadline
         self.sandbox = sandbox
         self._context = template.start(preload)
@@ -127,6 +128,7 @@ class Scheduler:
         """
         spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grader-spawn")
         spare: deque[Future[_Worker]] = deque()
+        idle: deque[_Worker] = deque()  # workers waiting for their next job
         busy: dict[Connection, _Worker] = {}
         retiring: list[tuple[_Worker, float]] = []
         exhausted = False
@@ -139,7 +141,10 @@ class Scheduler:
                 except StopIteration:
                     exhausted = True
                     break
-                worker = spare.popleft().result() if spare else self._spawn()
+                if idle:
+                    worker = idle.popleft()
+                else:
+                    worker = spare.popleft().result() if spare else self._spawn()
                 worker.key, worker.deadline = key, time.monotonic() + self.deadline
                 worker.conn.send(job)
                 busy[worker.conn] = worker
@@ -159,7 +164,10 @@ class Scheduler:
                         code = worker.process.exitcode
                         result = {"notebook": None,
                                   "reason": f"grading worker exited unexpectedly (code {code})"}
-                    retiring.append((worker, time.monotonic() + 5.0))
+                    if result.pop("more", False):
+                        idle.append(worker)
+                    else:
+                        retiring.append((worker, time.monotonic() + 5.0))
                     finished.append((worker.key, result))
                 now = time.monotonic()
                 for conn, worker in list(busy.items()):
@@ -179,8 +187,7 @@ class Scheduler:
                 retiring = [(w, t) for w, t in retiring if not w.reap(t)]
         finally:
             spawner.shutdown(wait=True)
-            for future in spare:
-                worker = future.result()
+            for worker in [*idle, *(future.result() for future in spare)]:
                 try:
                     worker.conn.send(None)
                 except (OSError, ValueError):

@@ -132,25 +132,49 @@ def _cpu_seconds(pid: int | None) -> float:
         return 0.0
 
 
+# Jobs one worker takes before it retires; each gets a kernel of its own (see worker_main).
+JOBS_PER_WORKER = 8
+
+
 def worker_main(conn: Connection, course_root: str, limits: Limits,
-                sandbox: bool = True) -> None:
-    """Body of a worker process: boot a kernel, take one job from ``conn``, answer, exit.
+                sandbox: bool = True, jobs: int = JOBS_PER_WORKER) -> None:
+    """Body of a worker process: grade up to ``jobs`` notebooks from ``conn``, one at a time.
 
     A job names a submitted notebook; the worker reads and sanitizes it (nbgrader's steps only
     read the gradebook, so workers do this in parallel) and executes it. The answer is the
-    executed notebook as JSON, or why there is none.
+    executed notebook as JSON, or why there is none, and whether the worker takes another job.
 
-    The kernel is forked from this process (see :mod:`grader.grade.zygote`) before anything
-    here starts a thread; with ``sandbox`` it is isolated (:mod:`grader.grade.sandbox`).
+    Every notebook gets a fresh kernel, forked (see :mod:`grader.grade.zygote`) before this
+    process starts any thread or imports the hidden tests: so all of them are forked at once,
+    first thing, and each waits for its turn. With ``sandbox`` each is isolated
+    (:mod:`grader.grade.sandbox`). The worker's own start-up is paid once for ``jobs``.
     """
-    os.setpgrp()  # the parent can end this worker and its kernel together
+    os.setpgrp()  # the parent can end this worker and its kernels together
     # The modules inherited from the template are shared copy-on-write; a garbage collection
     # that walked them would write to every page and copy it. Frozen objects are not walked.
     gc.freeze()
-    forked = ForkedKernel()
-    from grader.course import Course
+    kernels = [ForkedKernel() for _ in range(max(1, jobs))]
+    try:
+        from grader.course import Course
 
-    config = Course(Path(course_root)).config()
+        config = Course(Path(course_root)).config()
+        _import_hidden_tests()
+        for index, forked in enumerate(kernels):
+            more = index < len(kernels) - 1
+            if not _grade_one(conn, forked, config, limits, sandbox, more):
+                break
+    except (EOFError, OSError):  # the scheduler is gone
+        pass
+    finally:
+        for forked in kernels:
+            if forked.poll() is None:
+                forked.cancel()
+        conn.close()
+
+
+def _grade_one(conn: Connection, forked: ForkedKernel, config: Config, limits: Limits,
+               sandbox: bool, more: bool) -> bool:
+    """Boot ``forked`` as a kernel, take one job, answer it; False when there was no job."""
     workdir = tempfile.mkdtemp(prefix="grader-run-")
     km = LimitedKernelManager(kernel_name="python3")
     km.forked, km.limits = forked, limits
@@ -159,7 +183,7 @@ def worker_main(conn: Connection, course_root: str, limits: Limits,
         km.transport, km.ip = "ipc", os.path.join(workdir, "kernel")
         km.connection_file = os.path.join(workdir, ".kernel.json")
         km.sandbox = plan_for(workdir, uid=KERNEL_UIDS + forked.pid % KERNEL_UIDS)
-    started = time.perf_counter()
+    started, cpu_before = time.perf_counter(), _cpu_seconds(os.getpid())
     try:
         run_sync(km.start_kernel)(
             extra_arguments=kernel_arguments(config),
@@ -169,42 +193,16 @@ def worker_main(conn: Connection, course_root: str, limits: Limits,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        _import_hidden_tests()  # while waiting for a job, and after the kernel was forked
         job = conn.recv()
-        if job is None:  # the run ended before this worker was needed
-            return
-        if job.get("cell_timeout"):
-            config.Execute.timeout = job["cell_timeout"]
-        for name, data in job.get("files", {}).items():
-            target = Path(workdir, name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-        try:
-            prepared = sanitize(read_notebook(Path(job["path"])), job["resources"], config)
-        except DamagedNotebook as error:
-            conn.send({"notebook": None, "damaged": str(error)})
-            return
-        nb = prepared.notebook
-        flags = suspicious(nb, prepared.messages)
-        began = time.perf_counter()
-        reason = execute(nb, km, workdir, config)
-        timing: dict[str, Any] = {
-            "boot": round(began - started, 3),
-            "execute": round(time.perf_counter() - began, 3),
-            "worker_cpu": round(_cpu_seconds(os.getpid()), 3),
-            "kernel_cpu": round(_cpu_seconds(km.provisioner.pid if km.has_kernel else None), 3),
-        }
-        conn.send({"notebook": nbformat.writes(nb), "reason": reason,
-                   "messages": prepared.messages, "timing": timing,
-                   "sandbox": km.sandbox_status, "suspicious": flags})
-    except EOFError:
-        pass
+        if job is None:  # the run ended before this worker was needed again
+            return False
+        answer = _run_job(job, km, workdir, config, started, cpu_before)
+    except (EOFError, OSError):
+        raise
     except Exception as error:  # reported to the parent, which records the submission as failed
-        try:
-            conn.send({"notebook": None, "reason": f"grading worker failed: {error!r}"})
-        except (OSError, ValueError):
-            pass
+        answer, more = {"notebook": None, "reason": f"grading worker failed: {error!r}"}, False
     finally:
+        # Before answering: once the scheduler hears back, nothing of this student may run.
         try:
             run_sync(km.shutdown_kernel)(now=True)
         except Exception:
@@ -212,5 +210,32 @@ def worker_main(conn: Connection, course_root: str, limits: Limits,
         if forked.poll() is None and not km.has_kernel:
             forked.cancel()
         shutil.rmtree(workdir, ignore_errors=True)
-        conn.close()
+    conn.send({**answer, "more": more})
+    return more
 
+
+def _run_job(job: dict[str, Any], km: LimitedKernelManager, workdir: str, config: Config,
+             started: float, cpu_before: float) -> dict[str, Any]:
+    """Sanitize and execute the notebook ``job`` names in the started kernel ``km``."""
+    if job.get("cell_timeout"):  # the same for every job of a run
+        config.Execute.timeout = job["cell_timeout"]
+    for name, data in job.get("files", {}).items():
+        target = Path(workdir, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    try:
+        prepared = sanitize(read_notebook(Path(job["path"])), job["resources"], config)
+    except DamagedNotebook as error:
+        return {"notebook": None, "damaged": str(error)}
+    nb = prepared.notebook
+    flags = suspicious(nb, prepared.messages)
+    began = time.perf_counter()
+    reason = execute(nb, km, workdir, config)
+    timing: dict[str, Any] = {
+        "boot": round(began - started, 3),
+        "execute": round(time.perf_counter() - began, 3),
+        "worker_cpu": round(_cpu_seconds(os.getpid()) - cpu_before, 3),
+        "kernel_cpu": round(_cpu_seconds(km.provisioner.pid if km.has_kernel else None), 3),
+    }
+    return {"notebook": nbformat.writes(nb), "reason": reason, "messages": prepared.messages,
+            "timing": timing, "sandbox": km.sandbox_status, "suspicious": flags}
