@@ -251,3 +251,16 @@ def test_one_worker_gives_every_notebook_a_fresh_kernel(course: Course) -> None:
     assert all("found False False" in text for text in printed.values()), printed
     pids = {text.split("pid ")[1].split()[0] for text in printed.values()}
     assert len(pids) == 3, printed
+
+
+def test_kernel_options_have_defaults_the_course_can_override() -> None:
+    from traitlets.config import Config
+
+    from grader.grade.worker import kernel_arguments
+
+    config = Config()
+    assert kernel_arguments(config) == ["--InteractiveShell.xmode=Plain",
+                                        "--HistoryManager.enabled=False"]
+    config.Execute.extra_arguments = ["--InteractiveShell.xmode=Verbose"]
+    assert kernel_arguments(config) == ["--InteractiveShell.xmode=Verbose",
+                                        "--HistoryManager.enabled=False"]
