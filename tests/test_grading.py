@@ -264,3 +264,6 @@ def test_kernel_options_have_defaults_the_course_can_override() -> None:
     config.Execute.extra_arguments = ["--InteractiveShell.xmode=Verbose"]
     assert kernel_arguments(config) == ["--InteractiveShell.xmode=Verbose",
                                         "--HistoryManager.enabled=False"]
+    config.Execute.extra_arguments = ["--HistoryManager.enabled", "True"]
+    assert kernel_arguments(config) == ["--HistoryManager.enabled", "True",
+                                        "--InteractiveShell.xmode=Plain"]

@@ -123,7 +123,8 @@ def kernel_arguments(config: Config) -> list[str]:
     arguments = list(config.Execute.get("extra_arguments", []))
     for default in KERNEL_DEFAULTS:
         option = default.split("=")[0]
-        if not any(a.startswith(option + "=") for a in arguments):
+        # the course may write `--Option=value` or `--Option value`
+        if not any(a == option or a.startswith(option + "=") for a in arguments):
             arguments.append(default)
     return arguments
 
