@@ -165,12 +165,10 @@ def unnamed(fd):  # pipes and socket pairs: not the kernel's own connections to 
             return s.family == socket.AF_UNIX and not s.getsockname() and not s.getpeername()
     except OSError:
         return False
-written = 0
 for fd in range(3, 1024):
     try:
         if unnamed(fd):
             os.write(fd, len(payload).to_bytes(4, "big") + payload)
-            written += 1
     except OSError:
         pass
 """,
