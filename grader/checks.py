@@ -30,6 +30,14 @@ from numpy.typing import ArrayLike, NDArray
 from grader import gradcheck
 
 
+class Review(Exception):  # noqa: N818 - reads as what it does: `raise Review(...)`
+    """Raised by a hidden test when the evidence is not conclusive either way.
+
+    The item is then neither awarded nor failed: it is held for a person to review (pending in
+    nbgrader's gradebook, with this message as the reason), never guessed.
+    """
+
+
 @contextlib.contextmanager
 def quiet(swallow_stdout: bool = False) -> Iterator[None]:
     """Silence warnings and send stderr to stdout (or swallow both) for the duration.

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 import zipfile
 
 import nbformat
 import pytest
 from click.testing import CliRunner
-from conftest import cell, released_notebook, source_notebook, submit
+from conftest import REPO, cell, released_notebook, source_notebook, submit
 
 from grader.cli import main
 from grader.course import Course
@@ -267,3 +268,33 @@ def test_kernel_options_have_defaults_the_course_can_override() -> None:
     config.Execute.extra_arguments = ["--HistoryManager.enabled", "True"]
     assert kernel_arguments(config) == ["--HistoryManager.enabled", "True",
                                         "--InteractiveShell.xmode=Plain"]
+
+
+def test_an_inconclusive_hidden_test_holds_its_item_for_review(tmp_path) -> None:
+    # A hidden test that raises grader.checks.Review neither awards nor fails its item: the
+    # item is pending in the gradebook, for a person to grade, and the record says why.
+    from nbgrader.api import Gradebook
+
+    from grader.release import release
+
+    root = tmp_path / "course"
+    (root / "source").mkdir(parents=True)
+    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(REPO / "source" / A, root / "source" / A)
+    path = root / "source" / A / f"{A}.ipynb"
+    nb = nbformat.read(path, 4)
+    test = cell(nb, "test_sigmoid_values")
+    test.source = test.source.replace(
+        "hidden.sigmoid_values(sigmoid)",
+        "from grader.checks import Review\nraise Review('the evidence is not conclusive')")
+    nbformat.write(nb, path)
+    course = Course(root)
+    release(course, [A])
+    submit(course, "held", A, nb)
+    [outcome] = grade_assignment(course, A, settings=Settings(workers=1))
+    assert scores(course, "held") == full_marks(course) | {"test_sigmoid_values": None}
+    assert outcome.held == {f"{A}:test_sigmoid_values": "the evidence is not conclusive"}
+    assert outcome.pending == 3 + 2  # the written derivation and the held item
+    with Gradebook(course.db_url) as gb:
+        grade = gb.find_grade("test_sigmoid_values", A, A, "held")
+        assert grade.needs_manual_grade and grade.auto_score is None

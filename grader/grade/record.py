@@ -12,7 +12,7 @@ import json
 import shutil
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -49,6 +49,7 @@ class Outcome:
     reasons: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     suspicious: list[str] = field(default_factory=list)
+    held: dict[str, str] = field(default_factory=dict)  # "notebook:item": why a person decides
     seconds: float = 0.0
     timing: dict[str, dict[str, float]] = field(default_factory=dict)
     sandbox: str = ""
@@ -73,13 +74,17 @@ def notebook_names(course: Course, assignment: str) -> list[str]:
             ) from None
 
 
-def _save_cell(cell: NotebookNode, grades: dict, comments: dict) -> None:
-    """What ``SaveAutoGrades.preprocess_cell`` does for one cell, without committing."""
+def _save_cell(cell: NotebookNode, grades: dict, comments: dict, held: Collection[str]) -> None:
+    """What ``SaveAutoGrades.preprocess_cell`` does for one cell, without committing.
+
+    An item in ``held`` gets no automatic score: like an ungraded written answer, it waits
+    for a person (pending), whatever its cell's outputs say.
+    """
     meta = cell.metadata.get("nbgrader", {})
     name = meta.get("grade_id")
     if utils.is_grade(cell) and name in grades:
         grade = grades[name]
-        grade.auto_score, _ = utils.determine_grade(cell)
+        grade.auto_score = None if name in held else utils.determine_grade(cell)[0]
         # a manual score, or no automatic one, means a person has to look (as nbgrader does)
         grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
     if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:
@@ -163,8 +168,11 @@ class Recorder:
             gb.update_or_create_submission(self.assignment, submission.student, **extra)
         return Outcome(submission.student, self.assignment)
 
-    def save(self, submission: Submission, notebook: str, nb: NotebookNode | None) -> None:
+    def save(self, submission: Submission, notebook: str, nb: NotebookNode | None,
+             held: Collection[str] = ()) -> None:
         """Score one executed notebook; ``None`` scores every autograded cell 0.
+
+        Items named in ``held`` are left pending, for a person to grade.
 
         The scores are nbgrader's own (``utils.determine_grade``) and are written the way its
         ``SaveAutoGrades`` writes them, but in one transaction per notebook rather than one
@@ -185,7 +193,7 @@ class Recorder:
                             .options(joinedload(Comment.cell))
                             .filter(Comment.notebook_id == graded.id)}
                 for cell in nb.cells:
-                    _save_cell(cell, grades, comments)
+                    _save_cell(cell, grades, comments, held)
         if nb is not None and self.late_penalties:
             AssignLatePenalties(config=self.config)(nb, self.resources(submission, notebook))
 

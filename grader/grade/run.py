@@ -175,7 +175,9 @@ def grade_assignment(
             nb = _unexecuted(state, name, recorder, config, result["reason"])
         if result.get("reason"):
             state.outcome.degrade(PARTIAL, f"{name}.ipynb: {result['reason']}")
-        recorder.save(state.submission, name, nb)
+        held = result.get("held", {})
+        state.outcome.held.update({f"{name}:{item}": why for item, why in held.items()})
+        recorder.save(state.submission, name, nb, held)
         if nb is not None:
             state.executed[name] = nb
         state.pending -= 1

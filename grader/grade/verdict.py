@@ -22,7 +22,10 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 
+from grader.checks import Review
 from grader.grade.bridge import BridgeError, KernelBridge, StudentNamespace
+
+HELD = "HeldForReview"
 
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"
 
@@ -34,6 +37,7 @@ class Verdict:
     passed: bool
     ename: str = ""
     evalue: str = ""
+    held: bool = False  # not conclusive: a person decides (see grader.checks.Review)
 
 
 def split_hidden(nb: NotebookNode) -> dict[int, str]:
@@ -62,6 +66,8 @@ def judge(code: str, bridge: KernelBridge) -> Verdict:
     try:
         exec(compile(code, "<hidden test>", "exec"),  # noqa: S102 - instructor's own code
              {"__builtins__": builtins, "__name__": "__hidden__"}, names)
+    except Review as error:
+        return Verdict(False, HELD, str(error), held=True)
     except BridgeError as error:
         return Verdict(False, "GradingError", str(error))
     except NameError as error:

@@ -65,11 +65,12 @@ def mark_unexecuted(nb: NotebookNode, reason: str) -> int:
 
 
 def execute(nb: NotebookNode, km: LimitedKernelManager, workdir: str,
-            config: Config) -> str | None:
+            config: Config, held: dict[str, str] | None = None) -> str | None:
     """Run ``nb`` in the started kernel ``km``, judging its tests here; return why it stopped.
 
     The hidden part of each test cell is cut out before the kernel sees the notebook and run
-    in this process against the student's objects (:mod:`grader.grade.verdict`).
+    in this process against the student's objects (:mod:`grader.grade.verdict`). Items whose
+    verdict is held for review are added to ``held`` (grade id: reason).
     """
     hidden = split_hidden(nb)
     resources: dict[str, Any] = {"metadata": {"path": workdir}}
@@ -86,6 +87,8 @@ def execute(nb: NotebookNode, km: LimitedKernelManager, workdir: str,
         runner.close_bridge()
     for index, verdict in runner.verdicts.items():
         apply_verdict(nb.cells[index], verdict)
+        if verdict.held and held is not None:
+            held[nb.cells[index].metadata["nbgrader"]["grade_id"]] = verdict.evalue
     if reason:
         mark_unexecuted(nb, reason)
     for step in (IgnorePattern, ClearMetadataPreprocessor, LimitOutput):
@@ -237,7 +240,8 @@ def _run_job(job: dict[str, Any], km: LimitedKernelManager, workdir: str, config
     nb = prepared.notebook
     flags = suspicious(nb, prepared.messages)
     began = time.perf_counter()
-    reason = execute(nb, km, workdir, config)
+    held: dict[str, str] = {}
+    reason = execute(nb, km, workdir, config, held)
     timing: dict[str, Any] = {
         "boot": round(began - started, 3),
         "execute": round(time.perf_counter() - began, 3),
@@ -245,4 +249,4 @@ def _run_job(job: dict[str, Any], km: LimitedKernelManager, workdir: str, config
         "kernel_cpu": round(_cpu_seconds(km.provisioner.pid if km.has_kernel else None), 3),
     }
     return {"notebook": nbformat.writes(nb), "reason": reason, "messages": prepared.messages,
-            "timing": timing, "sandbox": km.sandbox_status, "suspicious": flags}
+            "timing": timing, "sandbox": km.sandbox_status, "suspicious": flags, "held": held}
