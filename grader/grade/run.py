@@ -25,6 +25,7 @@ from grader.grade.kernel import Limits
 from grader.grade.record import FAILED, PARTIAL, Outcome, Recorder, notebook_names
 from grader.grade.sanitize import DamagedNotebook, read_notebook, sanitize
 from grader.grade.scheduler import Scheduler
+from grader.grade.snapshot import copy_assignment
 from grader.grade.worker import mark_unexecuted
 
 
@@ -179,10 +180,20 @@ def grade_assignment(
                     state.outcome.reasons.append(f"{name}.ipynb was not submitted (scored 0)")
                     recorder.save(submission, name, None)
                     continue
+                try:
+                    data = path.read_bytes()
+                except OSError as error:
+                    state.outcome.degrade(FAILED, f"{name}.ipynb: cannot be read ({error}) "
+                                                  "(scored 0)")
+                    recorder.save(submission, name, None)
+                    continue
                 state.pending += 1
+                # Everything the worker needs travels with the job: no course directory,
+                # no gradebook of the course (it may be on another machine).
                 yield (submission.student, name), {
-                    "path": str(path),
-                    "resources": recorder.resources(submission, name),
+                    "name": name,
+                    "notebook": data,
+                    "resources": {**recorder.resources(submission, name), "db_url": cells_url},
                     "files": instructor_files,
                     "budget": asdict(budgets[name]),
                 }
@@ -219,13 +230,14 @@ def grade_assignment(
         if state.pending == 0 and state.dispatched:
             finish(state)
 
-    with recorder, tempfile.TemporaryDirectory(prefix="grader-zip-") as scratch:
-        found = resolve_submissions(course, assignment, submissions, Path(scratch))
+    with recorder, tempfile.TemporaryDirectory(prefix="grader-run-") as scratch:
+        cells_url = copy_assignment(course.db_url, assignment, Path(scratch, "cells.db"))
+        found = resolve_submissions(course, assignment, submissions, Path(scratch, "zip"))
         if on_start:
             on_start(len(found))
         # The worker keeps each notebook to its budget; this only catches a stuck worker.
         deadline = max(b.notebook_timeout for b in budgets.values()) + 120.0
-        scheduler = Scheduler(str(course.root), settings.limits, settings.workers,
+        scheduler = Scheduler(config, settings.limits, settings.workers,
                               deadline=deadline,
                               preload=list(config.Grading.get("preload", [])),
                               sandbox=settings.sandbox)

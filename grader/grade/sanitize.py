@@ -125,21 +125,30 @@ class Sanitized:
 def read_notebook(path: Path) -> NotebookNode:
     """Read a submitted notebook, turning every way it can be unreadable into DamagedNotebook."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        data = path.read_bytes()
+    except OSError as error:
         raise DamagedNotebook(f"{path.name}: cannot be read ({error})") from error
+    return parse_notebook(data, path.name)
+
+
+def parse_notebook(data: bytes, name: str) -> NotebookNode:
+    """Parse the bytes of a submitted notebook called ``name`` (see :func:`read_notebook`)."""
     try:
-        data = json.loads(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DamagedNotebook(f"{name}: cannot be read ({error})") from error
+    try:
+        parsed = json.loads(text)
     except json.JSONDecodeError as error:
         raise DamagedNotebook(
-            f"{path.name}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+            f"{name}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from error
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise DamagedNotebook(f"{path.name}: JSON but not a notebook (no list of cells)")
+    if not isinstance(parsed, dict) or not isinstance(parsed.get("cells"), list):
+        raise DamagedNotebook(f"{name}: JSON but not a notebook (no list of cells)")
     try:
         return nbformat.reads(text, as_version=4)
     except Exception as error:  # nbformat raises several kinds for malformed structure
-        raise DamagedNotebook(f"{path.name}: not a valid notebook ({error})") from error
+        raise DamagedNotebook(f"{name}: not a valid notebook ({error})") from error
 
 
 def sanitize(nb: NotebookNode, resources: dict, config: Config) -> Sanitized:

@@ -33,7 +33,7 @@ from traitlets.config import Config
 from grader.grade.execute import KERNEL_DIED, Budget, NotebookRun
 from grader.grade.kernel import Kernel, Limits, kernel_env
 from grader.grade.sandbox import plan_for
-from grader.grade.sanitize import DamagedNotebook, read_notebook, sanitize
+from grader.grade.sanitize import DamagedNotebook, parse_notebook, sanitize
 from grader.grade.suspicious import suspicious
 from grader.grade.zygote import KernelFactory, become_subreaper
 
@@ -152,13 +152,27 @@ class Kernels:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def worker_main(conn: Connection, course_root: str, limits: Limits,
+def worker_main(conn: Connection, config: Config, limits: Limits,
                 sandbox: bool = True, jobs: int = JOBS_PER_WORKER) -> None:
     """Body of a worker process: grade up to ``jobs`` notebooks from ``conn``, one at a time.
 
-    A job names a submitted notebook; the worker reads and sanitizes it (nbgrader's steps only
-    read the gradebook, so workers do this in parallel) and executes it. The answer is the
-    executed notebook as JSON, or why there is none, and whether the worker takes another job.
+    A job holds a submitted notebook and what grading it needs (a copy of the gradebook's
+    cells, the instructor's files, the budget): the worker needs no course directory. It
+    sanitizes the notebook and executes it. The answer is the executed notebook as JSON, or
+    why there is none, and whether the worker takes another job.
+
+    Parameters
+    ----------
+    conn : Connection
+        Jobs come in, answers go out.
+    config : Config
+        The course's nbgrader configuration.
+    limits : Limits
+        Resource limits of every kernel.
+    sandbox : bool
+        Isolate every kernel.
+    jobs : int
+        Jobs to take before retiring.
     """
     os.setpgrp()  # the parent can end this worker and its kernels together
     # The modules inherited from the template are shared copy-on-write; a garbage collection
@@ -167,9 +181,6 @@ def worker_main(conn: Connection, course_root: str, limits: Limits,
     become_subreaper()  # kernels are forked twice: they become this process's children
     factory = None
     try:
-        from grader.course import Course
-
-        config = Course(Path(course_root)).config()
         factory = KernelFactory(kernel_arguments(config))
         kernels = Kernels(factory, limits, sandbox)
         _import_hidden_tests()
@@ -212,7 +223,8 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
     try:
         began = time.perf_counter()
         try:
-            prepared = sanitize(read_notebook(Path(job["path"])), job["resources"], config)
+            prepared = sanitize(parse_notebook(job["notebook"], f"{job['name']}.ipynb"),
+                                job["resources"], config)
         except DamagedNotebook as error:
             return {"notebook": None, "damaged": str(error)}
         sanitized = time.perf_counter()
