@@ -129,8 +129,10 @@ def _explanation(results: list[Similarity]) -> str:
             "the share of two students' answer code that they have in common (winnowed "
             "fingerprints of their answer cells, by copydetect, with identifiers, strings, "
             "comments and layout normalised), per answer cell and over the notebook. What "
-            "everyone was given — the released notebook, docstrings, def lines — is left out, "
-            "and so are passages found in more than 5% of the class." + escape(rule) + "</p>")
+            "everyone was given — the released notebook, docstrings, def lines — is left out. "
+            "Code that matches the instructor's solution (the obvious way, which independent "
+            "students find on their own) and passages found in more than 5% of the class count "
+            "in the size of an answer, never as shared." + escape(rule) + "</p>")
 
 
 def similarity_section(results: Mapping[str, object]) -> str:

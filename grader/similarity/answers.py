@@ -61,6 +61,8 @@ class Assignment:
         Cell key to what the report calls it: the function the cell defines, else the key.
     order : list of str
         Cell keys in notebook order.
+    stubs : dict of str to str
+        Cell key to the answer cell as released (``def`` line, docstring, stub).
     """
 
     name: str
@@ -69,6 +71,7 @@ class Assignment:
     expected: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
+    stubs: dict[str, str] = field(default_factory=dict)
 
 
 def _read_json(path: Path) -> dict:
@@ -151,6 +154,7 @@ def released_assignment(release: Path, name: str,
                 defined = _DEF.search(source)
                 assignment.labels[key] = defined.group(1) if defined else str(meta["grade_id"])
                 assignment.order.append(key)
+                assignment.stubs[key] = source
     if instructor is not None:
         for path in sorted((instructor / name).glob("*.ipynb")):
             assignment.expected += [_source(cell) for cell in _read_json(path)["cells"]

@@ -124,12 +124,37 @@ class Similarity:
         shared = np.setdiff1d(np.intersect1d(hashes_a, hashes_b), self._expected)
         shared = np.array([h for h in shared if (key, int(h)) not in self._common],
                           dtype=np.uint64)
-        k = self.settings.k
-        return (left.code, right.code, copied_spans(left, at_a[np.isin(hashes_a, shared)], k),
-                copied_spans(right, at_b[np.isin(hashes_b, shared)], k))
+        k, stub = self.settings.k, self.assignment.stubs.get(key, "")
+        return (left.code, right.code,
+                _outside_given(left.code, copied_spans(left, at_a[np.isin(hashes_a, shared)], k),
+                               stub),
+                _outside_given(right.code,
+                               copied_spans(right, at_b[np.isin(hashes_b, shared)], k), stub))
 
     def _prints(self, piece: Normalised) -> tuple[np.ndarray, np.ndarray]:
         return fingerprints(piece.text, self._given, self.settings.k, self.settings.window)
+
+
+def _outside_given(code: str, spans: list[tuple[int, int]],
+                   stub: str) -> list[tuple[int, int]]:
+    """``spans`` without the lines the student was given (the def line, the docstring).
+
+    A shared k-gram can start in the def line and end in the body; mapped back to the code as
+    written, its passage would cover the docstring in between.
+    """
+    given = {line.strip() for line in stub.splitlines() if line.strip()}
+    out, start = [], 0
+    for line in code.splitlines(keepends=True):
+        end = start + len(line)
+        if line.strip() and line.strip() not in given:
+            left = start + len(line) - len(line.lstrip())
+            right = start + len(line.rstrip())
+            for a, b in spans:
+                a, b = max(a, left), min(b, right)
+                if a < b:
+                    out.append((a, b))
+        start = end
+    return out
 
 
 def _normalised_texts(codes: list[str]) -> dict[str, str]:
