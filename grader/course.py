@@ -9,10 +9,13 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+from grader.gradebook import database_url, sqlite_path
 
 CONFIG_FILE = "nbgrader_config.py"
 
@@ -47,9 +50,13 @@ class Course:
     ----------
     root : Path
         The directory holding ``nbgrader_config.py``, ``source/`` and ``release/``.
+    database : str, optional
+        The gradebook (a URL or a SQLite file) when not the course's own (see
+        :mod:`grader.gradebook`).
     """
 
     root: Path
+    database: str | None = None
 
     def __post_init__(self) -> None:
         # nbgrader creates a new gradebook by running the `alembic` script, which lives beside
@@ -59,9 +66,13 @@ class Course:
             os.environ["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])
 
     @classmethod
-    def find(cls, start: str | os.PathLike | None = None) -> Course:
-        """The course containing ``start`` (default: the working directory)."""
-        return cls(find_course_root(start))
+    def find(cls, start: str | os.PathLike | None = None,
+             database: str | None = None) -> Course:
+        """The course containing ``start`` (default: the working directory).
+
+        ``database`` replaces the course's gradebook (``--db``).
+        """
+        return cls(find_course_root(start), database)
 
     @property
     def source(self) -> Path:
@@ -84,12 +95,19 @@ class Course:
         return self.root / "feedback"
 
     @property
-    def db_path(self) -> Path:
-        return self.root / "gradebook.db"
+    def db_path(self) -> Path | None:
+        """The SQLite file of the gradebook; None when it is on a database server."""
+        return sqlite_path(self.db_url)
 
-    @property
+    @cached_property
     def db_url(self) -> str:
-        return f"sqlite:///{self.db_path}"
+        """The gradebook: ``--db``, else nbgrader's ``CourseDirectory.db_url``, else
+        ``gradebook.db`` in the course directory."""
+        given = self.database
+        if given is None and (self.root / CONFIG_FILE).is_file():
+            config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
+            given = config.CourseDirectory.get("db_url")
+        return database_url(given or "gradebook.db", self.root)
 
     def assignments(self) -> list[str]:
         """Names of the assignments authored in ``source/``, sorted."""

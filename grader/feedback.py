@@ -26,6 +26,7 @@ from traitlets import Unicode
 
 from grader.course import Course, CourseError
 from grader.grade.record import RECORD_FILE
+from grader.gradebook import database_option
 from grader.logcapture import Capture
 
 
@@ -137,12 +138,14 @@ def _ungraded_page(course: Course, assignment: str, student: str) -> Path:
 @click.argument("assignment")
 @click.option("--student", "students", multiple=True,
               help="Only this student (repeatable; default: every graded submission).")
+@database_option
 @click.option("--course", "course_dir", type=click.Path(file_okay=False), default=None,
               help="Course directory (default: the one containing the working directory).")
-def feedback_command(assignment: str, students: tuple[str, ...], course_dir: str | None) -> None:
+def feedback_command(assignment: str, students: tuple[str, ...], database: str | None,
+                     course_dir: str | None) -> None:
     """Write per-student HTML feedback for ASSIGNMENT into feedback/."""
     try:
-        course = Course.find(course_dir)
+        course = Course.find(course_dir, database)
         pages = generate_feedback(course, assignment, students)
     except CourseError as error:
         raise click.ClickException(str(error)) from error

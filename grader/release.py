@@ -16,6 +16,7 @@ from nbgrader.converters import GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
 
 from grader.course import CONFIG_FILE, Course, CourseError
+from grader.gradebook import database_option
 from grader.logcapture import Capture
 
 
@@ -41,7 +42,7 @@ def release_copy(course: Course, assignments: Sequence[str], root: Path) -> Cour
     shutil.copy2(course.root / CONFIG_FILE, root / CONFIG_FILE)
     for name in assignments:
         shutil.copytree(course.source / course.check_assignment(name), root / "source" / name)
-    copy = Course(root)
+    copy = Course(root, database="gradebook.db")  # never the course's own gradebook
     release(copy, list(assignments))
     return copy
 
@@ -93,14 +94,16 @@ def release(course: Course, assignments: Sequence[str] = ()) -> list[str]:
 @click.option("--check", is_flag=True,
               help="Change nothing; exit 1 if release/ is out of date with source/ or "
                    "contains a line of a solution or hidden test.")
+@database_option
 @click.option("--course", "course_dir", type=click.Path(file_okay=False), default=None,
               help="Course directory (default: the one containing the working directory).")
-def release_command(assignments: tuple[str, ...], check: bool, course_dir: str | None) -> None:
+def release_command(assignments: tuple[str, ...], check: bool, database: str | None,
+                    course_dir: str | None) -> None:
     """Release every assignment, or the named ASSIGNMENTS, into release/."""
     from grader.author import check_release
 
     try:
-        course = Course.find(course_dir)
+        course = Course.find(course_dir, database)
         if not check:
             for name in release(course, assignments):
                 click.echo(f"released {name} -> {course.release / name}")

@@ -13,6 +13,7 @@ from grader.course import Course, CourseError
 from grader.grade.kernel import Limits
 from grader.grade.record import FAILED, Outcome
 from grader.grade.run import Settings, default_workers, grade_assignment
+from grader.gradebook import database_option
 
 
 def outcome_table(outcomes: list[Outcome], title: str) -> Table:
@@ -60,24 +61,34 @@ def warn_unisolated(outcomes: list[Outcome], console: Console, wanted: bool = Tr
 @click.option("--sandbox/--no-sandbox", default=True, show_default=True,
               help="Isolate each kernel (no view of the course directory, no network, a user "
                    "of its own); without it, only resource limits apply.")
+@click.option("--force", is_flag=True,
+              help="Grade every submission again, even those unchanged since their last grade.")
+@click.option("--cluster", metavar="ADDRESS", default=None,
+              help="Grade on the workers of the Dask cluster whose scheduler is at ADDRESS "
+                   "(tcp://host:8786; default: Grading.cluster in nbgrader_config.py, else "
+                   "this machine; 'local' for this machine).")
+@database_option
 @click.option("--course", "course_dir", type=click.Path(file_okay=False), default=None,
               help="Course directory (default: the one containing the working directory).")
 def grade_command(assignment: str, submissions: Path | None, workers: int,
-                  cell_timeout: int | None, memory_mb: int, sandbox: bool,
-                  course_dir: str | None) -> None:
+                  cell_timeout: int | None, memory_mb: int, sandbox: bool, force: bool,
+                  cluster: str | None, database: str | None, course_dir: str | None) -> None:
     """Grade every submission of ASSIGNMENT into nbgrader's gradebook.
 
-    Exits 0 when every submission was graded, 1 with the list of those that could not be.
+    Only submissions that are new or changed since their last complete grade are graded
+    (--force grades all). Exits 0 when every submission was graded, 1 with the list of those
+    that could not be.
     """
     console = Console(stderr=True)
     settings = Settings(workers=workers, cell_timeout=cell_timeout,
-                        limits=Limits(memory_mb=memory_mb), sandbox=sandbox)
+                        limits=Limits(memory_mb=memory_mb), sandbox=sandbox, force=force,
+                        cluster=cluster)
     progress = Progress(TextColumn("grading {task.description}"), BarColumn(),
                         MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                         transient=True)
     task = progress.add_task(assignment, total=None)
     try:
-        course = Course.find(course_dir)
+        course = Course.find(course_dir, database)
         with progress:
             outcomes = grade_assignment(
                 course, assignment, submissions, settings,
@@ -87,7 +98,11 @@ def grade_command(assignment: str, submissions: Path | None, workers: int,
     except CourseError as error:
         raise click.ClickException(str(error)) from error
     Console().print(outcome_table(outcomes, f"{assignment}: {len(outcomes)} submissions"))
-    warn_unisolated(outcomes, console, sandbox)
+    unchanged = sum(o.unchanged for o in outcomes)
+    if unchanged:
+        console.print(f"{unchanged} of {len(outcomes)} submission(s) unchanged since their last "
+                      "grade were not graded again (--force grades them).")
+    warn_unisolated([o for o in outcomes if not o.unchanged], console, sandbox)
     failed = [o for o in outcomes if o.status == FAILED]
     if failed:
         console.print(f"[red]{len(failed)} submission(s) could not be graded:[/]")

@@ -11,29 +11,54 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 import warnings
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import nbformat
 from nbformat import NotebookNode
 from nbgrader import utils
-from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
+from nbgrader.api import (
+    Assignment,
+    Comment,
+    Grade,
+    Gradebook,
+    MissingEntry,
+    SubmittedAssignment,
+)
 from nbgrader.preprocessors import AssignLatePenalties
 from nbgrader.utils import parse_utc
-from sqlalchemy import text
-from sqlalchemy.exc import SAWarning
+from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, insert, select, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SAWarning
 from sqlalchemy.orm import joinedload
 from traitlets.config import Config
 
 from grader.course import Course, CourseError
 from grader.grade.discover import Submission
+from grader.gradebook import is_server, shown
 
 RECORD_FILE = ".grading.json"
 GRADED, PARTIAL, FAILED = "graded", "partial", "failed"
+T = TypeVar("T")
+
+# Which submission was graded from which files, code and assignment (see
+# grader.grade.fingerprint): a table of this project's beside nbgrader's, in the gradebook, so
+# that it is exactly as durable as the scores it vouches for. nbgrader ignores it.
+GRADED_TABLE = Table(
+    "grader_graded", MetaData(),
+    Column("assignment", String(128), primary_key=True),
+    Column("student", String(128), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("graded_at", DateTime, nullable=False),
+)
+
+
+class GradebookUnreachable(CourseError):
+    """The gradebook stayed unreachable longer than the run waits for it."""
 
 
 @dataclass
@@ -55,6 +80,25 @@ class Outcome:
     timing: dict[str, dict[str, float]] = field(default_factory=dict)
     sandbox: str = ""
     graded_at: str = ""
+    fingerprint: str = ""
+    # in memory only: the grade of an earlier run, reused because nothing it depends on changed
+    unchanged: bool = field(default=False, compare=False)
+
+    def record(self) -> dict:
+        """What ``.grading.json`` holds."""
+        record = asdict(self)
+        del record["unchanged"]
+        return record
+
+    @classmethod
+    def read(cls, path: Path) -> Outcome | None:
+        """The outcome recorded in ``path`` (a ``.grading.json``), or None if unreadable."""
+        try:
+            record = json.loads(path.read_text())
+            known = {f.name for f in fields(cls)}
+            return cls(**{k: v for k, v in record.items() if k in known})
+        except (OSError, ValueError, TypeError):
+            return None
 
     def degrade(self, status: str, reason: str) -> None:
         """Record ``reason`` and lower the status to ``status`` (failed beats partial)."""
@@ -110,14 +154,23 @@ class Recorder:
         The course's nbgrader configuration.
     """
 
-    def __init__(self, course: Course, assignment: str, config: Config) -> None:
+    def __init__(self, course: Course, assignment: str, config: Config,
+                 patience: float | None = None) -> None:
         self.course = course
         self.assignment = assignment
         self.config = config
-        self.gradebook = Gradebook(course.db_url)
-        with self._transaction() as gb:
-            # Many concurrent readers (workers preparing notebooks) and this one writer.
-            gb.db.execute(text("PRAGMA journal_mode=WAL"))
+        self.server = is_server(course.db_url)
+        wait = patience if patience is not None else config.Grading.get("db_patience", 300)
+        self.patience = float(wait)
+        try:
+            self.gradebook = Gradebook(course.db_url)
+        except DBAPIError as error:
+            raise CourseError(f"cannot open the gradebook {shown(course.db_url)}: "
+                              f"{_first_line(error)}") from None
+        if not self.server:
+            # Many readers (formgrader, reports) and this one writer.
+            self._write(lambda gb: gb.db.execute(text("PRAGMA journal_mode=WAL")))
+        GRADED_TABLE.create(self.gradebook.engine, checkfirst=True)
         method = config.LateSubmissionPlugin.get("penalty_method", "none")
         self.late_penalties = method != "none" or "AssignLatePenalties" in config
 
@@ -127,19 +180,38 @@ class Recorder:
     def __exit__(self, *exc_info: object) -> None:
         self.gradebook.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Gradebook]:
-        """The run's gradebook for one unit of work: committed after it, rolled back on error.
+    def _write(self, unit: Callable[[Gradebook], T]) -> T:
+        """Run ``unit`` on the run's gradebook in one transaction, committed after it.
 
-        Ending every unit also ends its read transaction, so SQLite's write-ahead log can be
-        checkpointed while the run goes on.
+        A unit is all or nothing: on any error it is rolled back. When the database cannot be
+        reached (a server restarting, a SQLite file locked by another writer), the unit is
+        tried again, waiting longer each time, for up to ``patience`` seconds; then the run
+        stops with :class:`GradebookUnreachable` and nothing half-written. Ending every unit
+        also ends its read transaction, so SQLite's write-ahead log can be checkpointed while
+        the run goes on.
         """
-        try:
-            yield self.gradebook
-            self.gradebook.db.commit()
-        except BaseException:
-            self.gradebook.db.rollback()
-            raise
+        waited, pause = 0.0, 0.5
+        while True:
+            try:
+                result = unit(self.gradebook)
+                self.gradebook.db.commit()
+                return result
+            except (OperationalError, InterfaceError) as error:
+                _rollback(self.gradebook)
+                if not (self.server or "locked" in str(error)) or waited >= self.patience:
+                    if waited:
+                        raise GradebookUnreachable(
+                            f"the gradebook {shown(self.course.db_url)} was unreachable for "
+                            f"{waited:.0f} s ({_first_line(error)}); grading stopped. "
+                            "Submissions recorded so far are kept: run the command again to "
+                            "grade the rest.") from None
+                    raise
+            except BaseException:
+                _rollback(self.gradebook)
+                raise
+            time.sleep(pause)
+            waited += pause
+            pause = min(pause * 2, 10.0)
 
     def resources(self, submission: Submission, notebook: str) -> dict:
         """The nbgrader resources describing ``notebook`` of ``submission``."""
@@ -152,7 +224,7 @@ class Recorder:
             }
         }
 
-    def open(self, submission: Submission) -> Outcome:
+    def open(self, submission: Submission, fingerprint: str = "") -> Outcome:
         """Create or update the student and the submission row (with its timestamp)."""
         timestamp = None
         stamp_file = submission.directory / "timestamp.txt"
@@ -161,13 +233,17 @@ class Recorder:
                 timestamp = parse_utc(stamp_file.read_text().strip())
             except ValueError:
                 pass
-        with self._transaction() as gb, warnings.catch_warnings():
-            # nbgrader's own autoflush chatter when it creates a submission's rows
-            warnings.simplefilter("ignore", SAWarning)
-            gb.update_or_create_student(submission.student)
-            extra = {"timestamp": timestamp} if timestamp else {}
-            gb.update_or_create_submission(self.assignment, submission.student, **extra)
-        return Outcome(submission.student, self.assignment)
+
+        def unit(gb: Gradebook) -> None:
+            with warnings.catch_warnings():
+                # nbgrader's own autoflush chatter when it creates a submission's rows
+                warnings.simplefilter("ignore", SAWarning)
+                gb.update_or_create_student(submission.student)
+                extra = {"timestamp": timestamp} if timestamp else {}
+                gb.update_or_create_submission(self.assignment, submission.student, **extra)
+
+        self._write(unit)
+        return Outcome(submission.student, self.assignment, fingerprint=fingerprint)
 
     def save(self, submission: Submission, notebook: str, nb: NotebookNode | None,
              held: Collection[str] = ()) -> None:
@@ -178,9 +254,9 @@ class Recorder:
         The scores are nbgrader's own (``utils.determine_grade``) and are written the way its
         ``SaveAutoGrades`` writes them, but in one transaction per notebook rather than one
         query and commit per cell: this process is the only writer, and that made it the
-        bottleneck of a parallel run.
+        bottleneck of a parallel run. Saving the same notebook twice writes the same rows.
         """
-        with self._transaction() as gb:
+        def unit(gb: Gradebook) -> None:
             graded = gb.find_submission_notebook(notebook, self.assignment, submission.student)
             # cells loaded with their grades: `Grade.name` would otherwise query once per grade
             grades = {g.name: g for g in gb.db.query(Grade).options(joinedload(Grade.cell))
@@ -195,33 +271,93 @@ class Recorder:
                             .filter(Comment.notebook_id == graded.id)}
                 for cell in nb.cells:
                     _save_cell(cell, grades, comments, held)
+
+        self._write(unit)
         if nb is not None and self.late_penalties:
             AssignLatePenalties(config=self.config)(nb, self.resources(submission, notebook))
 
     def close(self, submission: Submission, outcome: Outcome,
               executed: dict[str, NotebookNode]) -> Outcome:
-        """Total the scores, then replace ``autograded/<student>/<assignment>/`` in one move."""
-        with self._transaction() as gb:
+        """Total the scores, replace ``autograded/<student>/<assignment>/`` in one move, then
+        record the submission's fingerprint: only then is it complete (see :meth:`reusable`).
+        """
+        def totals(gb: Gradebook) -> tuple[float, float, float]:
             graded = gb.find_submission(self.assignment, submission.student)
-            outcome.score, outcome.max_score = float(graded.score), float(graded.max_score)
             # written answers nobody has graded yet: neither an automatic nor a manual score
-            outcome.pending = float(sum(
-                grade.max_score for notebook in graded.notebooks for grade in notebook.grades
-                if grade.auto_score is None and grade.manual_score is None))
+            pending = sum(grade.max_score for notebook in graded.notebooks
+                          for grade in notebook.grades
+                          if grade.auto_score is None and grade.manual_score is None)
+            return float(graded.score), float(graded.max_score), float(pending)
+
+        outcome.score, outcome.max_score, outcome.pending = self._write(totals)
         outcome.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
         final = self.course.autograded / submission.student / self.assignment
         final.parent.mkdir(parents=True, exist_ok=True)
+        for stale in final.parent.glob(f".{self.assignment}-*"):  # left by a killed run
+            shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}-", dir=final.parent))
+        previous = staging.with_name(staging.name + ".old")
         try:
             for item in submission.directory.iterdir():
                 if item.is_file() and item.suffix != ".ipynb":
                     shutil.copy2(item, staging / item.name)
             for name, nb in executed.items():
                 nbformat.write(nb, staging / f"{name}.ipynb")
-            (staging / RECORD_FILE).write_text(json.dumps(asdict(outcome), indent=2))
-            if final.exists():
-                shutil.rmtree(final)
+            (staging / RECORD_FILE).write_text(json.dumps(outcome.record(), indent=2))
+            if final.exists():  # moved aside rather than deleted first: two renames apart
+                final.rename(previous)
             staging.rename(final)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(previous, ignore_errors=True)
+        if outcome.fingerprint:
+            self._write(lambda gb: _mark_graded(gb, self.assignment, submission.student,
+                                                outcome.fingerprint))
         return outcome
+
+    def graded(self) -> dict[str, str]:
+        """Fingerprint of every student of the assignment whose grade is complete."""
+        def unit(gb: Gradebook) -> dict[str, str]:
+            rows = gb.db.execute(select(GRADED_TABLE.c.student, GRADED_TABLE.c.fingerprint)
+                                 .where(GRADED_TABLE.c.assignment == self.assignment))
+            fingerprints = dict(rows.all())
+            submitted = {row[0] for row in gb.db.query(SubmittedAssignment.student_id)
+                         .join(Assignment).filter(Assignment.name == self.assignment)}
+            return {k: v for k, v in fingerprints.items() if k in submitted}
+
+        return self._write(unit)
+
+    def reusable(self, submission: Submission, fingerprint: str,
+                 graded: dict[str, str]) -> Outcome | None:
+        """The earlier outcome of ``submission`` when nothing it depends on has changed.
+
+        Complete means: its scores are in the gradebook under the same fingerprint (``graded``,
+        from :meth:`graded`), and ``autograded/`` holds the files of that same grading.
+        """
+        if not fingerprint or graded.get(submission.student) != fingerprint:
+            return None
+        folder = self.course.autograded / submission.student / self.assignment
+        previous = Outcome.read(folder / RECORD_FILE)
+        if previous is None or previous.fingerprint != fingerprint:
+            return None
+        previous.unchanged = True
+        return previous
+
+
+def _mark_graded(gb: Gradebook, assignment: str, student: str, fingerprint: str) -> None:
+    where = (GRADED_TABLE.c.assignment == assignment) & (GRADED_TABLE.c.student == student)
+    gb.db.execute(delete(GRADED_TABLE).where(where))
+    gb.db.execute(insert(GRADED_TABLE).values(assignment=assignment, student=student,
+                                              fingerprint=fingerprint,
+                                              graded_at=datetime.now(UTC).replace(tzinfo=None)))
+
+
+def _rollback(gb: Gradebook) -> None:
+    try:
+        gb.db.rollback()
+    except DBAPIError:  # the connection is gone: there is nothing to roll back
+        pass
+
+
+def _first_line(error: BaseException) -> str:
+    return str(getattr(error, "orig", None) or error).strip().splitlines()[0]

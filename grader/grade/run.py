@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from nbformat import NotebookNode
 from grader.course import Course
 from grader.grade.discover import Submission, find_submissions, unpack_zip
 from grader.grade.execute import Budget
+from grader.grade.fingerprint import assignment_version, submission_fingerprint
 from grader.grade.kernel import Limits
 from grader.grade.record import FAILED, PARTIAL, Outcome, Recorder, notebook_names
 from grader.grade.sanitize import DamagedNotebook, read_notebook, sanitize
@@ -60,6 +62,11 @@ class Settings:
         Resource limits of each grading kernel.
     sandbox : bool
         Isolate each kernel: no view of the course directory, no network, its own user.
+    force : bool
+        Grade every submission, even those unchanged since their last complete grade.
+    cluster : str or None
+        Address of a Dask scheduler whose workers grade instead of this machine (default:
+        ``Grading.cluster``; ``"local"`` or nothing: this machine).
     """
 
     workers: int = field(default_factory=default_workers)
@@ -68,6 +75,8 @@ class Settings:
     restarts: int | None = None
     limits: Limits = field(default_factory=Limits)
     sandbox: bool = True
+    force: bool = False
+    cluster: str | None = None
 
 
 def budget_for(settings: Settings, config: Any, answer_cells: int) -> Budget:
@@ -103,6 +112,7 @@ class _InFlight:
     pending: int = 0
     dispatched: bool = False
     executed: dict[str, NotebookNode] = field(default_factory=dict)
+    done: set[str] = field(default_factory=set)
 
 
 def resolve_submissions(course: Course, assignment: str, given: Path | None,
@@ -139,6 +149,12 @@ def grade_assignment(
     on_start : callable, optional
         Called once with the number of submissions found, before grading starts.
 
+    A submission whose files, grading code and assignment are all unchanged since its last
+    complete grade (scores in the gradebook and files in ``autograded/``; see
+    :mod:`grader.grade.fingerprint`) is not graded again unless ``settings.force``: its
+    earlier :class:`Outcome` is returned with ``unchanged`` set. An interrupted run therefore
+    resumes where it stopped.
+
     Returns
     -------
     list of Outcome
@@ -158,7 +174,9 @@ def grade_assignment(
     instructor_files = _instructor_files(course, assignment)
     budgets = {name: budget_for(settings, config, _answer_cells(course, assignment, name))
                for name in names}
+    version = assignment_version(course, assignment)
     recorder = Recorder(course, assignment, config)
+    graded = {} if settings.force else recorder.graded()
     outcomes: list[Outcome] = []
     in_flight: dict[str, _InFlight] = {}
 
@@ -172,7 +190,18 @@ def grade_assignment(
 
     def jobs(found: list[Submission]) -> Iterator[tuple[Any, dict[str, Any]]]:
         for submission in found:
-            state = _InFlight(submission, recorder.open(submission), time.perf_counter())
+            fingerprint = _fingerprint(submission, version)
+            previous = recorder.reusable(submission, fingerprint, graded)
+            if previous is not None:
+                outcomes.append(previous)
+                if on_done:
+                    on_done(previous)
+                continue
+            if not cells:  # made once there is something to grade
+                cells.append(copy_assignment(course.db_url, assignment,
+                                             Path(scratch, "cells.db")))
+            state = _InFlight(submission, recorder.open(submission, fingerprint),
+                              time.perf_counter())
             in_flight[submission.student] = state
             for name in names:
                 path = submission.notebook(name)
@@ -190,10 +219,12 @@ def grade_assignment(
                 state.pending += 1
                 # Everything the worker needs travels with the job: no course directory,
                 # no gradebook of the course (it may be on another machine).
+                resources = recorder.resources(submission, name)
+                resources["nbgrader"]["db_url"] = cells[0]
                 yield (submission.student, name), {
                     "name": name,
                     "notebook": data,
-                    "resources": {**recorder.resources(submission, name), "db_url": cells_url},
+                    "resources": resources,
                     "files": instructor_files,
                     "budget": asdict(budgets[name]),
                 }
@@ -203,7 +234,10 @@ def grade_assignment(
 
     def on_result(key: tuple[str, str], result: dict[str, Any]) -> None:
         student, name = key
-        state = in_flight[student]
+        state = in_flight.get(student)
+        if state is None or name in state.done:  # delivered twice: recorded once
+            return
+        state.done.add(name)
         state.outcome.messages.extend(f"{name}.ipynb: {m}" for m in result.get("messages", []))
         state.outcome.events.extend(f"{name}.ipynb: {e}" for e in result.get("events", []))
         if "timing" in result:
@@ -231,18 +265,37 @@ def grade_assignment(
             finish(state)
 
     with recorder, tempfile.TemporaryDirectory(prefix="grader-run-") as scratch:
-        cells_url = copy_assignment(course.db_url, assignment, Path(scratch, "cells.db"))
+        cells: list[str] = []  # URL of the copy of the assignment's cells for the workers
         found = resolve_submissions(course, assignment, submissions, Path(scratch, "zip"))
         if on_start:
             on_start(len(found))
         # The worker keeps each notebook to its budget; this only catches a stuck worker.
         deadline = max(b.notebook_timeout for b in budgets.values()) + 120.0
-        scheduler = Scheduler(config, settings.limits, settings.workers,
-                              deadline=deadline,
-                              preload=list(config.Grading.get("preload", [])),
-                              sandbox=settings.sandbox)
-        scheduler.run(jobs(found), on_result)
+        pending = jobs(found)
+        first = next(pending, None)  # nothing new or changed: no worker is started at all
+        if first is not None:
+            _scheduler(settings, config, deadline).run(chain([first], pending), on_result)
     return sorted(outcomes, key=lambda o: o.student)
+
+
+def _scheduler(settings: Settings, config: Any, deadline: float) -> Any:
+    """This machine's :class:`Scheduler`, or a Dask cluster's when one is configured."""
+    preload = list(config.Grading.get("preload", []))
+    address = settings.cluster or config.Grading.get("cluster") or "local"
+    if address != "local":
+        from grader.grade.cluster import ClusterScheduler  # Dask is imported only when used
+
+        return ClusterScheduler(address, config, settings.limits, deadline=deadline,
+                                preload=preload, sandbox=settings.sandbox)
+    return Scheduler(config, settings.limits, settings.workers, deadline=deadline,
+                     preload=preload, sandbox=settings.sandbox)
+
+
+def _fingerprint(submission: Submission, version: str) -> str:
+    try:
+        return submission_fingerprint(submission, version)
+    except OSError:  # an unreadable file: graded (and reported) as usual, never reused
+        return ""
 
 
 def _unexecuted(state: _InFlight, name: str, recorder: Recorder, config: Any,

@@ -55,6 +55,18 @@ class _Worker:
         self.conn.close()
 
 
+def lost(worker: _Worker) -> dict[str, Any]:
+    """The answer for a job whose worker died before answering."""
+    return {"notebook": None,
+            "reason": f"grading worker exited unexpectedly (code {worker.process.exitcode})"}
+
+
+def overran(deadline: float) -> dict[str, Any]:
+    """The answer for a job whose worker was killed at its ``deadline`` (seconds)."""
+    return {"notebook": None,
+            "reason": f"grading did not finish within {deadline:.0f} s; the kernel was stopped"}
+
+
 def _children(pid: int | None) -> list[int]:
     """Process ids of the direct children of ``pid`` (Linux ``/proc``; empty elsewhere)."""
     try:
@@ -163,9 +175,7 @@ class Scheduler:
                     try:
                         result = conn.recv()
                     except (EOFError, OSError):
-                        code = worker.process.exitcode
-                        result = {"notebook": None,
-                                  "reason": f"grading worker exited unexpectedly (code {code})"}
+                        result = lost(worker)
                     if result.pop("more", False):
                         idle.append(worker)
                     else:
@@ -176,11 +186,7 @@ class Scheduler:
                     if worker.deadline <= now:
                         del busy[conn]
                         worker.finish()
-                        finished.append((worker.key, {
-                            "notebook": None,
-                            "reason": f"grading did not finish within {self.deadline:.0f} s; "
-                                      "the kernel was stopped",
-                        }))
+                        finished.append((worker.key, overran(self.deadline)))
                 # Free workers get their next job before results are written: writing is
                 # serial, and the workers should not wait for it.
                 dispatch()

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from grader.course import Course
 from grader.report.artifacts import read_artifacts
 from grader.report.flags import flag_table
 from grader.report.items import (
@@ -140,7 +141,7 @@ def build_report(course_dir: str | Path = ".", assignments: Sequence[str] | None
     policy : CoursePolicy, optional
         Grading policy; read from ``course.toml`` in ``course_dir`` when omitted.
     db_path : str or Path, optional
-        Gradebook to read instead of ``course_dir/gradebook.db``.
+        Gradebook to read (a SQLite file or a database URL) instead of the course's.
     similarity : bool
         Also compare the graded notebooks' answer code (see :mod:`grader.similarity`).
 
@@ -155,7 +156,7 @@ def build_report(course_dir: str | Path = ".", assignments: Sequence[str] | None
     """
     course_dir = Path(course_dir)
     policy = policy if policy is not None else load_policy(course_dir=course_dir)
-    data = load_gradebook(db_path or course_dir / "gradebook.db", assignments)
+    data = load_gradebook(db_path or Course(course_dir).db_url, assignments)
     runs, messages = read_artifacts(course_dir, data.assignment_names)
 
     submissions = submission_table(data, policy, runs)

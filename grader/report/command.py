@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 
 from grader.course import Course, CourseError
+from grader.gradebook import database_option
 from grader.report.build import Report, build_report
 from grader.report.policy import load_policy
 
@@ -94,13 +95,12 @@ def write_report(out: str | Path, fmt: str = "html", course_dir: str | Path = ".
               help="Write to this file instead of standard output.")
 @click.option("--course", "course_dir", type=click.Path(file_okay=False), default=None,
               help="Course directory (default: the one containing the working directory).")
-@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Gradebook to read (default: the course's gradebook.db).")
+@database_option
 @click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False,
                                                           path_type=Path),
               help="Grading policy (default: the course's course.toml, if present).")
 def report_command(assignments: tuple[str, ...], fmt: str, out: Path | None,
-                   course_dir: str | None, db_path: Path | None,
+                   course_dir: str | None, database: str | None,
                    config_path: Path | None) -> None:
     """Report grades per student, per item and flagged submissions.
 
@@ -109,7 +109,7 @@ def report_command(assignments: tuple[str, ...], fmt: str, out: Path | None,
     directory.
     """
     try:
-        course = Course.find(course_dir)
+        course = Course.find(course_dir, database)
         policy = load_policy(config_path, course_dir=course.root)
     except CourseError as error:
         raise click.ClickException(str(error)) from error
@@ -117,9 +117,11 @@ def report_command(assignments: tuple[str, ...], fmt: str, out: Path | None,
         raise click.ClickException(f"cannot read the course policy: {error}") from error
     try:
         report = build_report(course.root, list(assignments) or None, policy=policy,
-                              db_path=db_path or course.db_path, similarity=fmt == "html")
+                              db_path=course.db_url, similarity=fmt == "html")
     except KeyError as error:
         raise click.BadParameter(str(error.args[0]), param_hint="ASSIGNMENTS") from error
+    except OSError as error:
+        raise click.ClickException(str(error)) from error
     text = render(report, fmt, width=None if out else _terminal_width())
     if out is None:
         click.echo(text, nl=False)

@@ -1,21 +1,28 @@
 """Read nbgrader's gradebook into tidy pandas tables.
 
-The gradebook is read with plain SQL on a read-only SQLite connection rather than through
-``nbgrader.api.Gradebook``: nbgrader's ORM computes every score with a correlated subquery per
-object, which takes minutes for a class of a thousand students, whereas five joins take well
-under a second. The semantics are nbgrader's own: a grade's score is its manual score if set,
-else its automatic score, plus any extra credit (``nbgrader.api.Grade.score``).
+The gradebook is read with plain SQL rather than through ``nbgrader.api.Gradebook``: nbgrader's
+ORM computes every score with a correlated subquery per object, which takes minutes for a class
+of a thousand students, whereas five joins take well under a second. A SQLite gradebook is
+opened read-only (a report never creates, migrates or locks it); a gradebook on a database
+server is read through SQLAlchemy, in one read-only transaction. The semantics are nbgrader's
+own: a grade's score is its manual score if set, else its automatic score, plus any extra
+credit (``nbgrader.api.Grade.score``).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy
+
+from grader.gradebook import shown, sqlite_path
 
 _EPOCH = pd.Timestamp("1970-01-01")
 
@@ -40,13 +47,17 @@ JOIN notebook n ON n.id = bc.notebook_id
 LEFT JOIN grade_cells gc ON gc.id = bc.id
 LEFT JOIN task_cells tc ON tc.id = bc.id
 WHERE bc.type IN ('GradeCell', 'TaskCell')
-ORDER BY n.rowid, bc.rowid
+ORDER BY n.{row}, bc.{row}
 """
+# Rows in the order they were written, which for cells is notebook order (nbgrader stores no
+# position): SQLite's rowid; PostgreSQL's physical row position, the same for rows written
+# once, as `grader release` writes them.
+_ROW_ORDER = {"sqlite": "rowid", "postgresql": "ctid"}
 _SUBMISSIONS = """
 SELECT sa.id AS submission_key, sa.student_id, sa.assignment_id AS assignment_key,
        sa.timestamp, sa.extension,
        COALESCE(SUM(sn.late_submission_penalty), 0.0) AS stored_penalty,
-       COALESCE(MAX(sn.flagged), 0) AS flagged
+       COALESCE(MAX(CASE WHEN sn.flagged THEN 1 ELSE 0 END), 0) AS flagged
 FROM submitted_assignment sa
 LEFT JOIN submitted_notebook sn ON sn.assignment_id = sa.id
 GROUP BY sa.id
@@ -100,19 +111,50 @@ class GradebookData:
         return self.assignments["assignment"].tolist()
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+_TABLES = {"student", "assignment", "grade", "base_cell"}
+
+
+@contextmanager
+def _sqlite(path: Path) -> Iterator[Any]:
     # Read-only, so a report never creates, migrates or locks the course's gradebook.
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        names = {row[0] for row in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        yield connection if _TABLES <= names else None
+    finally:
+        connection.close()
 
 
-def _has_tables(connection: sqlite3.Connection) -> bool:
-    names = {row[0] for row in connection.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    return {"student", "assignment", "grade", "base_cell"} <= names
+@contextmanager
+def _server(url: str) -> Iterator[Any]:
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":  # one consistent snapshot of every table
+                connection.exec_driver_sql(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            names = set(sqlalchemy.inspect(connection).get_table_names())
+            yield connection if _TABLES <= names else None
+    except sqlalchemy.exc.OperationalError as error:
+        raise OSError(f"cannot read the gradebook {shown(url)}: "
+                      f"{str(error.orig).strip().splitlines()[0]}") from None
+    finally:
+        engine.dispose()
 
 
 def _datetimes(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):  # a server's own timestamp type
+        return values.astype("datetime64[ns]")
     return pd.to_datetime(values, format="ISO8601", errors="coerce")
+
+
+def _intervals(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_timedelta64_dtype(values) or values.map(
+            lambda v: v is None or hasattr(v, "total_seconds")).all():
+        return pd.to_timedelta(values)  # a server's own interval type
+    # SQLAlchemy stores an Interval in SQLite as the epoch plus the interval.
+    return _datetimes(values) - _EPOCH
 
 
 def _empty(course_id: str | None = None) -> GradebookData:
@@ -151,7 +193,8 @@ def load_gradebook(db_path: str | Path,
     Parameters
     ----------
     db_path : str or Path
-        The SQLite gradebook (``gradebook.db``). A missing file reads as an empty gradebook.
+        The gradebook: a SQLite file (``gradebook.db``) or a database URL (``sqlite:///…``,
+        ``postgresql://…``). A missing SQLite file reads as an empty gradebook.
     assignments : sequence of str, optional
         Keep only these assignments, in nbgrader's order; all when omitted.
 
@@ -163,16 +206,16 @@ def load_gradebook(db_path: str | Path,
     ------
     KeyError
         If a requested assignment is not in the gradebook.
+    OSError
+        If a database server cannot be reached.
     """
-    path = Path(db_path)
-    if not path.is_file():
+    url = str(db_path) if "://" in str(db_path) else None
+    path = Path(db_path) if url is None else sqlite_path(url)
+    if path is not None and not path.is_file():
         data = _empty()
     else:
-        connection = _connect(path)
-        try:
-            data = _read(connection) if _has_tables(connection) else _empty()
-        finally:
-            connection.close()
+        with _sqlite(path) if path is not None else _server(url) as connection:
+            data = _read(connection) if connection is not None else _empty()
     if assignments:
         unknown = [name for name in assignments if name not in set(data.assignment_names)]
         if unknown:
@@ -189,14 +232,20 @@ def _select(data: GradebookData, keep: set[str]) -> GradebookData:
                          only(data.submissions), only(data.grades))
 
 
-def _read(connection: sqlite3.Connection) -> GradebookData:
-    course = connection.execute("SELECT id FROM course LIMIT 1").fetchone()
-    students = pd.read_sql_query(_STUDENTS, connection)
-    assignments = pd.read_sql_query(_ASSIGNMENTS, connection)
+def _read(connection: Any) -> GradebookData:
+    """The tables, from a read-only ``sqlite3`` connection or a SQLAlchemy connection."""
+    def query(sql: str) -> pd.DataFrame:
+        return pd.read_sql_query(sqlalchemy.text(sql) if server else sql, connection)
+
+    server = not isinstance(connection, sqlite3.Connection)
+    dialect = connection.dialect.name if server else "sqlite"
+    course = query("SELECT id FROM course LIMIT 1")["id"].tolist()
+    students = query(_STUDENTS)
+    assignments = query(_ASSIGNMENTS)
     assignments["duedate"] = _datetimes(assignments["duedate"])
     names = assignments.set_index("assignment_key")["assignment"]
 
-    items = pd.read_sql_query(_ITEMS, connection)
+    items = query(_ITEMS.format(row=_ROW_ORDER[dialect]))
     items["assignment"] = items["assignment_key"].map(names)
     items["manual"] = (items["kind"] == "TaskCell") | items["is_solution"].astype(bool)
     items["item"] = _item_labels(items)
@@ -205,19 +254,18 @@ def _read(connection: sqlite3.Connection) -> GradebookData:
     assignments["max_score"] = (
         assignments["assignment"].map(max_by_assignment).fillna(0.0).astype(float))
 
-    submissions = pd.read_sql_query(_SUBMISSIONS, connection)
+    submissions = query(_SUBMISSIONS)
     submissions["assignment"] = submissions["assignment_key"].map(names)
     submissions["timestamp"] = _datetimes(submissions["timestamp"])
     due_by_name = dict(zip(assignments["assignment"], assignments["duedate"]))
     duedate = pd.to_datetime(submissions["assignment"].map(due_by_name))
-    # SQLAlchemy stores an Interval in SQLite as the epoch plus the interval.
-    extension = (_datetimes(submissions["extension"]) - _EPOCH).fillna(pd.Timedelta(0))
+    extension = _intervals(submissions["extension"]).fillna(pd.Timedelta(0))
     late = (submissions["timestamp"] - (duedate + extension)).dt.total_seconds()
     submissions["seconds_late"] = late.clip(lower=0.0).fillna(0.0)
     submissions["flagged"] = submissions["flagged"].astype(bool)
     submission_of = submissions.set_index("submission_key")[["student_id", "assignment"]]
 
-    grades = pd.read_sql_query(_GRADES, connection)
+    grades = query(_GRADES)
     grades = grades.join(submission_of["student_id"], on="submission_key").join(
         item_of, on="cell_key")
     for column in ("auto_score", "manual_score", "extra_credit"):
