@@ -36,5 +36,15 @@ bench: install
 	$(BIN)/python bench/grading.py
 	$(BIN)/python bench/bench_report.py
 
+# PostgreSQL server binaries for the tests of the PostgreSQL gradebook (the tests start and
+# stop their own server); Debian's package, installed when missing and this is root with apt.
+.PHONY: postgresql
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 \
+	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
+	  || echo "warning: could not install postgresql; its tests will fail" >&2
+test: postgresql
+
 clean:
 	rm -rf gradebook.db submitted autograded/* feedback reports .grader

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from grader.course import Course
-from grader.release import release_copy
+from grader.release import release, release_copy
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ("cross_entropy", "svm_hinge")
@@ -62,3 +62,33 @@ def submit(course: Course, student: str, assignment: str, nb: nbformat.NotebookN
     else:
         nbformat.write(nb, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (tests/pgserver.py), stopped at the end."""
+    from pgserver import PostgresServer
+
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():
+    """A local Dask cluster of three worker processes (one grading thread each)."""
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=3, threads_per_worker=1, processes=True,
+                      dashboard_address=None, memory_limit=None) as cluster:
+        yield cluster
+
+
+def pg_course(root: Path, server, assignments: tuple[str, ...] = ("cross_entropy",)) -> Course:
+    """A released copy of the course whose gradebook is a new PostgreSQL database."""
+    root.mkdir(parents=True)
+    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    for name in assignments:
+        shutil.copytree(REPO / "source" / name, root / "source" / name)
+    course = Course(root, database=server.create_database())
+    release(course, list(assignments))
+    return course

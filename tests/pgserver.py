@@ -88,8 +88,8 @@ class PostgresServer:
         self.start()
 
     def url(self, database: str = "postgres") -> str:
-        """SQLAlchemy URL of ``database`` on this server (psycopg 3 driver)."""
-        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+        """SQLAlchemy URL of ``database`` on this server (its default driver, psycopg 3)."""
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str | None = None) -> str:
         """A new, empty database; returns its URL."""

@@ -108,9 +108,19 @@ class Outcome:
             self.status = status
 
 
+def open_gradebook(url: str) -> Gradebook:
+    """nbgrader's gradebook at ``url``; a :class:`CourseError` naming it if it cannot be opened.
+    """
+    try:
+        return Gradebook(url)
+    except DBAPIError as error:
+        raise CourseError(f"cannot open the gradebook {shown(url)}: "
+                          f"{_first_line(error)}") from None
+
+
 def notebook_names(course: Course, assignment: str) -> list[str]:
     """Notebook names of ``assignment`` as the gradebook knows them (set by ``release``)."""
-    with Gradebook(course.db_url) as gb:
+    with open_gradebook(course.db_url) as gb:
         try:
             return [nb.name for nb in gb.find_assignment(assignment).notebooks]
         except MissingEntry:
@@ -162,11 +172,7 @@ class Recorder:
         self.server = is_server(course.db_url)
         wait = patience if patience is not None else config.Grading.get("db_patience", 300)
         self.patience = float(wait)
-        try:
-            self.gradebook = Gradebook(course.db_url)
-        except DBAPIError as error:
-            raise CourseError(f"cannot open the gradebook {shown(course.db_url)}: "
-                              f"{_first_line(error)}") from None
+        self.gradebook = open_gradebook(course.db_url)
         if not self.server:
             # Many readers (formgrader, reports) and this one writer.
             self._write(lambda gb: gb.db.execute(text("PRAGMA journal_mode=WAL")))

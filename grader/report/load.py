@@ -144,8 +144,8 @@ def _server(url: str) -> Iterator[Any]:
 
 
 def _datetimes(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):  # a server's own timestamp type
-        return values.astype("datetime64[ns]")
+    if pd.api.types.is_datetime64_any_dtype(values):  # a server's own timestamp type:
+        values = values.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")  # parsed as SQLite's text is
     return pd.to_datetime(values, format="ISO8601", errors="coerce")
 
 
