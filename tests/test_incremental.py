@@ -1,0 +1,141 @@
+"""Incremental grading and resuming: only what changed is graded again, and a run killed with
+SIGKILL leaves a consistent gradebook that the next run completes, nothing lost or doubled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from click.testing import CliRunner
+from conftest import released_notebook, source_notebook, submit
+from nbgrader.api import Gradebook
+from sqlalchemy import create_engine, text
+
+from grader.cli import main
+from grader.course import Course
+from grader.grade.record import RECORD_FILE
+from grader.grade.run import Settings, grade_assignment
+
+pytestmark = pytest.mark.notebook
+A = "cross_entropy"
+FULL = 33.0
+
+
+def graded_at(course: Course) -> dict[str, str]:
+    """When each submission's files were last written (from ``.grading.json``)."""
+    return {p.parent.parent.name: json.loads(p.read_text())["graded_at"] + str(p.stat().st_mtime)
+            for p in course.autograded.glob(f"*/{A}/{RECORD_FILE}")}
+
+
+def test_a_rerun_grades_only_what_changed(course: Course) -> None:
+    for student in ("alice", "bob", "carol"):
+        submit(course, student, A, source_notebook(A))
+    first = grade_assignment(course, A, settings=Settings(workers=2))
+    assert [o.unchanged for o in first] == [False] * 3
+    before = graded_at(course)
+
+    again = grade_assignment(course, A, settings=Settings(workers=2))
+    assert [o.unchanged for o in again] == [True] * 3
+    assert [o.score for o in again] == [FULL] * 3
+    assert graded_at(course) == before, "nothing was written again"
+
+    submit(course, "bob", A, released_notebook(course, A))  # bob pushes a new version
+    (course.autograded / "carol" / A / RECORD_FILE).unlink()  # carol's files are incomplete
+    third = {o.student: o for o in grade_assignment(course, A, settings=Settings(workers=2))}
+    assert {s: o.unchanged for s, o in third.items()} == \
+        {"alice": True, "bob": False, "carol": False}
+    assert third["bob"].score == 0.0 and third["carol"].score == FULL
+
+    forced = grade_assignment(course, A, settings=Settings(workers=2, force=True))
+    assert not any(o.unchanged for o in forced)
+
+
+def test_new_grading_code_or_assignment_regrades(course: Course) -> None:
+    submit(course, "alice", A, source_notebook(A))
+    grade_assignment(course, A, settings=Settings(workers=1))
+    # the instructor ships a data file with the assignment: the hidden tests' version changes
+    (course.source / A / "notes.txt").write_text("new data")
+    again = grade_assignment(course, A, settings=Settings(workers=1))
+    assert not again[0].unchanged
+
+
+def test_scores_without_their_fingerprint_are_regraded(course: Course) -> None:
+    """Scores whose run never recorded completion (killed after writing them) are redone."""
+    submit(course, "alice", A, source_notebook(A))
+    grade_assignment(course, A, settings=Settings(workers=1))
+    engine = create_engine(course.db_url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM grader_graded"))
+    engine.dispose()
+    again = grade_assignment(course, A, settings=Settings(workers=1))
+    assert not again[0].unchanged and again[0].score == FULL
+
+
+def test_cli_says_what_it_skipped(course: Course) -> None:
+    submit(course, "alice", A, source_notebook(A))
+    runner = CliRunner()
+    args = ["grade", A, "--course", str(course.root), "--workers", "1"]
+    assert runner.invoke(main, args).exit_code == 0
+    result = runner.invoke(main, args)
+    assert result.exit_code == 0
+    assert "1 of 1 submission(s) unchanged" in result.output
+    assert "--force" in result.output
+
+
+def test_sigkill_mid_run_then_rerun_completes_the_class(course: Course) -> None:
+    students = [f"s{i:02d}" for i in range(10)]
+    expected = {}
+    for i, student in enumerate(students):
+        solved = i % 3 != 1
+        submit(course, student, A, source_notebook(A) if solved else released_notebook(course, A))
+        expected[student] = FULL if solved else 0.0
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    command = [str(Path(sys.executable).parent / "grader"), "grade", A, "--course",
+               str(course.root), "--workers", "2"]
+    run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(list(course.autograded.glob(f"*/{A}/{RECORD_FILE}"))) < 3:
+        assert run.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(run.pid, signal.SIGKILL)
+    run.wait()
+    done_before = set(graded_at(course))
+    assert 3 <= len(done_before) < len(students), "killed mid-run"
+
+    # what the killed run left is consistent: every recorded submission is whole
+    for student in done_before:
+        record = json.loads((course.autograded / student / A / RECORD_FILE).read_text())
+        assert record["score"] == expected[student]
+        nbformat.read(course.autograded / student / A / f"{A}.ipynb", as_version=4)
+
+    engine = create_engine(course.db_url)
+    with engine.connect() as connection:
+        complete = connection.execute(text("SELECT COUNT(*) FROM grader_graded")).scalar()
+    engine.dispose()
+    # the one whose files were moved in just before the kill may lack its completion row
+    assert len(done_before) - 1 <= complete <= len(done_before)
+
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    said = " ".join(rerun.stderr.split())
+    assert f"{complete} of {len(students)} submission(s) unchanged" in said, said
+
+    with Gradebook(course.db_url) as gb:
+        submissions = gb.assignment_submissions(A)
+        assert sorted(s.student.id for s in submissions) == students  # none doubled or lost
+        assert {s.student.id: s.score for s in submissions} == expected
+    for student in students:
+        record = json.loads((course.autograded / student / A / RECORD_FILE).read_text())
+        assert record["score"] == expected[student]
+        leftovers = [p.name for p in (course.autograded / student).iterdir() if p.name != A]
+        assert leftovers == [], leftovers
