@@ -188,15 +188,20 @@ def grade_assignment(
         if on_done:
             on_done(outcome)
 
-    def jobs(found: list[Submission]) -> Iterator[tuple[Any, dict[str, Any]]]:
+    def changed(found: list[Submission]) -> Iterator[tuple[Submission, str]]:
+        """The submissions to grade, with their fingerprints; the others are reported."""
         for submission in found:
             fingerprint = _fingerprint(submission, version)
             previous = recorder.reusable(submission, fingerprint, graded)
-            if previous is not None:
-                outcomes.append(previous)
-                if on_done:
-                    on_done(previous)
+            if previous is None:
+                yield submission, fingerprint
                 continue
+            outcomes.append(previous)
+            if on_done:
+                on_done(previous)
+
+    def jobs(todo: Iterator[tuple[Submission, str]]) -> Iterator[tuple[Any, dict[str, Any]]]:
+        for submission, fingerprint in todo:
             if not cells:  # made once there is something to grade
                 cells.append(copy_assignment(course.db_url, assignment,
                                              Path(scratch, "cells.db")))
@@ -271,10 +276,13 @@ def grade_assignment(
             on_start(len(found))
         # The worker keeps each notebook to its budget; this only catches a stuck worker.
         deadline = max(b.notebook_timeout for b in budgets.values()) + 120.0
-        pending = jobs(found)
-        first = next(pending, None)  # nothing new or changed: no worker is started at all
+        todo = changed(found)
+        first = next(todo, None)  # nothing new or changed: no worker is started at all
         if first is not None:
-            _scheduler(settings, config, deadline).run(chain([first], pending), on_result)
+            # Connected before anything is written: a cluster that cannot be reached leaves
+            # the gradebook as it was.
+            scheduler = _scheduler(settings, config, deadline)
+            scheduler.run(jobs(chain([first], todo)), on_result)
     return sorted(outcomes, key=lambda o: o.student)
 
 
@@ -286,7 +294,8 @@ def _scheduler(settings: Settings, config: Any, deadline: float) -> Any:
         from grader.grade.cluster import ClusterScheduler  # Dask is imported only when used
 
         return ClusterScheduler(address, config, settings.limits, deadline=deadline,
-                                preload=preload, sandbox=settings.sandbox)
+                                preload=preload, sandbox=settings.sandbox,
+                                timeout=float(config.Grading.get("cluster_timeout", 20)))
     return Scheduler(config, settings.limits, settings.workers, deadline=deadline,
                      preload=preload, sandbox=settings.sandbox)
 
