@@ -47,7 +47,10 @@ def _free_port() -> int:
 class PostgresServer:
     """One PostgreSQL server; use as a context manager or call :meth:`start` / :meth:`stop`."""
 
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        # Tests need no durability (fsync off, faster); benchmarks measure what a real
+        # server does (``durable``: every commit flushed to disk).
+        self.durable = durable
         self.bindir = _bindir()
         self.root = Path(tempfile.mkdtemp(prefix="grader-pg-"))
         self.data = self.root / "data"
@@ -72,7 +75,7 @@ class PostgresServer:
         if not self.data.exists():
             self.initdb()
         options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c max_connections=200")
+                   f"-c fsync={'on' if self.durable else 'off'} -c max_connections=200")
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",
                   str(self.root / "log"), "-o", options, "-w", "-t", "60", "start")
         return self

@@ -12,7 +12,6 @@ import json
 import shutil
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -21,7 +20,6 @@ from typing import TypeVar
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader import utils
 from nbgrader.api import (
     Assignment,
     Comment,
@@ -29,16 +27,28 @@ from nbgrader.api import (
     Gradebook,
     MissingEntry,
     SubmittedAssignment,
+    SubmittedNotebook,
 )
 from nbgrader.preprocessors import AssignLatePenalties
 from nbgrader.utils import parse_utc
-from sqlalchemy import Column, DateTime, MetaData, String, Table, delete, insert, select, text
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SAWarning
-from sqlalchemy.orm import joinedload
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from traitlets.config import Config
 
 from grader.course import Course, CourseError
 from grader.grade.discover import Submission
+from grader.grade.rows import AssignmentRows
 from grader.gradebook import is_server, shown
 
 RECORD_FILE = ".grading.json"
@@ -55,6 +65,15 @@ GRADED_TABLE = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("graded_at", DateTime, nullable=False),
 )
+
+
+# nbgrader declares no index on the columns that lead from a submission to its grades, so each
+# lookup scans whole tables once a class is large; these make the writer's and formgrader's
+# lookups index scans. Adding an index changes no row and nothing nbgrader reads.
+INDEXES = [Index("grader_grade_notebook", Grade.__table__.c.notebook_id),
+           Index("grader_comment_notebook", Comment.__table__.c.notebook_id),
+           Index("grader_submitted_notebook_assignment",
+                 SubmittedNotebook.__table__.c.assignment_id)]
 
 
 class GradebookUnreachable(CourseError):
@@ -129,25 +148,6 @@ def notebook_names(course: Course, assignment: str) -> list[str]:
             ) from None
 
 
-def _save_cell(cell: NotebookNode, grades: dict, comments: dict, held: Collection[str]) -> None:
-    """What ``SaveAutoGrades.preprocess_cell`` does for one cell, without committing.
-
-    An item in ``held`` gets no automatic score: like an ungraded written answer, it waits
-    for a person (pending), whatever its cell's outputs say.
-    """
-    meta = cell.metadata.get("nbgrader", {})
-    name = meta.get("grade_id")
-    if utils.is_grade(cell) and name in grades:
-        grade = grades[name]
-        grade.auto_score = None if name in held else utils.determine_grade(cell)[0]
-        # a manual score, or no automatic one, means a person has to look (as nbgrader does)
-        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-    if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:
-        unchanged = meta.get("checksum") == utils.compute_checksum(cell)
-        comments[name].auto_comment = "No response." if unchanged and not utils.is_task(cell) \
-            else None
-
-
 class Recorder:
     """Writes the results of one assignment's grading run; use it as a context manager.
 
@@ -177,6 +177,12 @@ class Recorder:
             # Many readers (formgrader, reports) and this one writer.
             self._write(lambda gb: gb.db.execute(text("PRAGMA journal_mode=WAL")))
         GRADED_TABLE.create(self.gradebook.engine, checkfirst=True)
+        for index in INDEXES:
+            index.create(self.gradebook.engine, checkfirst=True)
+        self.rows = self._write(lambda gb: AssignmentRows(gb.db, assignment))
+        # while a submission is graded: its timestamp, then its totals after each notebook
+        self._timestamps: dict[str, datetime | None] = {}
+        self._totals: dict[str, tuple[float, float, float]] = {}
         method = config.LateSubmissionPlugin.get("penalty_method", "none")
         self.late_penalties = method != "none" or "AssignLatePenalties" in config
 
@@ -231,7 +237,8 @@ class Recorder:
         }
 
     def open(self, submission: Submission, fingerprint: str = "") -> Outcome:
-        """Create or update the student and the submission row (with its timestamp)."""
+        """Start recording ``submission``: its student and submission rows (with its
+        timestamp) are created or updated with its first notebook's scores."""
         timestamp = None
         stamp_file = submission.directory / "timestamp.txt"
         if stamp_file.is_file() and stamp_file.read_text().strip():
@@ -240,15 +247,7 @@ class Recorder:
             except ValueError:
                 pass
 
-        def unit(gb: Gradebook) -> None:
-            with warnings.catch_warnings():
-                # nbgrader's own autoflush chatter when it creates a submission's rows
-                warnings.simplefilter("ignore", SAWarning)
-                gb.update_or_create_student(submission.student)
-                extra = {"timestamp": timestamp} if timestamp else {}
-                gb.update_or_create_submission(self.assignment, submission.student, **extra)
-
-        self._write(unit)
+        self._timestamps[submission.student] = timestamp  # written with its first notebook
         return Outcome(submission.student, self.assignment, fingerprint=fingerprint)
 
     def save(self, submission: Submission, notebook: str, nb: NotebookNode | None,
@@ -259,43 +258,26 @@ class Recorder:
 
         The scores are nbgrader's own (``utils.determine_grade``) and are written the way its
         ``SaveAutoGrades`` writes them, but in one transaction per notebook rather than one
-        query and commit per cell: this process is the only writer, and that made it the
-        bottleneck of a parallel run. Saving the same notebook twice writes the same rows.
+        query and commit per cell, in a few statements (:mod:`grader.grade.rows`): this
+        process is the only writer, and that made it the bottleneck of a parallel run. Saving
+        the same notebook twice writes the same rows.
         """
-        def unit(gb: Gradebook) -> None:
-            graded = gb.find_submission_notebook(notebook, self.assignment, submission.student)
-            # cells loaded with their grades: `Grade.name` would otherwise query once per grade
-            grades = {g.name: g for g in gb.db.query(Grade).options(joinedload(Grade.cell))
-                      .filter(Grade.notebook_id == graded.id)}
-            if nb is None:
-                for grade in grades.values():
-                    grade.auto_score = 0
-                    grade.needs_manual_grade = False
-            else:
-                comments = {c.name: c for c in gb.db.query(Comment)
-                            .options(joinedload(Comment.cell))
-                            .filter(Comment.notebook_id == graded.id)}
-                for cell in nb.cells:
-                    _save_cell(cell, grades, comments, held)
-
-        self._write(unit)
+        student = submission.student
+        self._totals[student] = self._write(lambda gb: self.rows.record(
+            gb.db, student, self._timestamps[student], notebook, nb, held))
         if nb is not None and self.late_penalties:
             AssignLatePenalties(config=self.config)(nb, self.resources(submission, notebook))
 
     def close(self, submission: Submission, outcome: Outcome,
-              executed: dict[str, NotebookNode]) -> Outcome:
+              executed: dict[str, NotebookNode | str]) -> Outcome:
         """Total the scores, replace ``autograded/<student>/<assignment>/`` in one move, then
         record the submission's fingerprint: only then is it complete (see :meth:`reusable`).
-        """
-        def totals(gb: Gradebook) -> tuple[float, float, float]:
-            graded = gb.find_submission(self.assignment, submission.student)
-            # written answers nobody has graded yet: neither an automatic nor a manual score
-            pending = sum(grade.max_score for notebook in graded.notebooks
-                          for grade in notebook.grades
-                          if grade.auto_score is None and grade.manual_score is None)
-            return float(graded.score), float(graded.max_score), float(pending)
 
-        outcome.score, outcome.max_score, outcome.pending = self._write(totals)
+        ``executed`` holds each executed notebook, or its JSON text as a worker wrote it.
+        """
+        del self._timestamps[submission.student]
+        # as the submission's last notebook left them
+        outcome.score, outcome.max_score, outcome.pending = self._totals.pop(submission.student)
         outcome.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
         final = self.course.autograded / submission.student / self.assignment
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -308,7 +290,11 @@ class Recorder:
                 if item.is_file() and item.suffix != ".ipynb":
                     shutil.copy2(item, staging / item.name)
             for name, nb in executed.items():
-                nbformat.write(nb, staging / f"{name}.ipynb")
+                target = staging / f"{name}.ipynb"
+                if isinstance(nb, str):
+                    target.write_text(nb, encoding="utf-8")
+                else:
+                    nbformat.write(nb, target)
             (staging / RECORD_FILE).write_text(json.dumps(outcome.record(), indent=2))
             if final.exists():  # moved aside rather than deleted first: two renames apart
                 final.rename(previous)
@@ -352,10 +338,10 @@ class Recorder:
 
 def _mark_graded(gb: Gradebook, assignment: str, student: str, fingerprint: str) -> None:
     where = (GRADED_TABLE.c.assignment == assignment) & (GRADED_TABLE.c.student == student)
-    gb.db.execute(delete(GRADED_TABLE).where(where))
-    gb.db.execute(insert(GRADED_TABLE).values(assignment=assignment, student=student,
-                                              fingerprint=fingerprint,
-                                              graded_at=datetime.now(UTC).replace(tzinfo=None)))
+    values = {"fingerprint": fingerprint, "graded_at": datetime.now(UTC).replace(tzinfo=None)}
+    if gb.db.execute(update(GRADED_TABLE).where(where).values(**values)).rowcount == 0:
+        gb.db.execute(insert(GRADED_TABLE).values(assignment=assignment, student=student,
+                                                  **values))
 
 
 def _rollback(gb: Gradebook) -> None:

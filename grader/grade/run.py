@@ -111,7 +111,7 @@ class _InFlight:
     started: float
     pending: int = 0
     dispatched: bool = False
-    executed: dict[str, NotebookNode] = field(default_factory=dict)
+    executed: dict[str, NotebookNode | str] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
 
 
@@ -251,11 +251,13 @@ def grade_assignment(
             state.outcome.sandbox = result["sandbox"]
         state.outcome.suspicious.extend(f"{name}.ipynb: {why}"
                                         for why in result.get("suspicious", []))
-        nb = None
+        nb, text = None, result.get("notebook")
         if result.get("damaged"):
             state.outcome.degrade(FAILED, f"{result['damaged']} (scored 0)")
-        elif result.get("notebook") is not None:
-            nb = nbformat.reads(result["notebook"], as_version=4)
+        elif text is not None:
+            # written by the worker with nbformat (validated there): parsed, not checked again,
+            # and written to autograded/ as it came
+            nb = nbformat.v4.reads(text)
         else:  # the worker died or overran: grade what can be graded without running it
             nb = _unexecuted(state, name, recorder, config, result["reason"])
         if result.get("reason"):
@@ -264,7 +266,7 @@ def grade_assignment(
         state.outcome.held.update({f"{name}:{item}": why for item, why in held.items()})
         recorder.save(state.submission, name, nb, held)
         if nb is not None:
-            state.executed[name] = nb
+            state.executed[name] = text if text is not None else nb
         state.pending -= 1
         if state.pending == 0 and state.dispatched:
             finish(state)

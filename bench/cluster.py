@@ -1,0 +1,69 @@
+"""Benchmark: ``grader grade`` on this machine's cores against the same on a Dask cluster.
+
+The Dask cluster is a ``distributed.LocalCluster`` on the same machine, with one worker process
+running as many grading threads as the local path grades notebooks at once: the same cores,
+so the ratio is what the Dask path costs (scheduler, task traffic, results travelling back)
+over the local one. Both grade the same generated class (bench/grading.py's generator) with
+the ``grader grade`` command, and must give every student the same score.
+
+    .venv/bin/python bench/cluster.py [--submissions 40] [--cooldown 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from grading import make_course, place, submissions, timed, totals  # noqa: E402
+
+from grader.grade.run import default_workers  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--submissions", type=int, default=40)
+    parser.add_argument("--threads", type=int, default=default_workers(),
+                        help="notebooks at once, both paths (default: the local default)")
+    parser.add_argument("--cooldown", type=float, default=30.0,
+                        help="seconds of rest before each timed run (default: 30)")
+    parser.add_argument("--assignment", action="append", default=None)
+    args = parser.parse_args()
+    from distributed import LocalCluster
+
+    grader = str(Path(sys.executable).parent / "grader")
+    rows = []
+    with LocalCluster(n_workers=1, threads_per_worker=args.threads, processes=True,
+                      dashboard_address=None, memory_limit=None) as cluster:
+        for assignment in args.assignment or ["cross_entropy", "svm_hinge"]:
+            with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
+                local = make_course(Path(tmp) / "local", assignment)
+                dask = make_course(Path(tmp) / "dask", assignment)
+                notebooks = submissions(local, assignment, args.submissions)
+                place(local, assignment, notebooks)
+                place(dask, assignment, notebooks)
+                t_local = timed([grader, "grade", assignment, "--workers", str(args.threads)],
+                                local.root, args.cooldown)
+                t_dask = timed([grader, "grade", assignment, "--cluster",
+                                cluster.scheduler_address], dask.root, args.cooldown)
+                same = totals(local, assignment) == totals(dask, assignment)
+                rows.append((assignment, args.submissions, t_local, t_dask, same))
+                print(f"{assignment}: local {t_local:.1f} s, dask {t_dask:.1f} s, "
+                      f"throughput ratio {t_local / t_dask:.2f}, same scores: {same}",
+                      flush=True)
+    print()
+    print(f"{'assignment':<15}{'n':>5}{'local s':>9}{'dask s':>9}{'local nb/s':>12}"
+          f"{'dask nb/s':>11}{'dask/local':>12}  same scores")
+    for assignment, n, t_local, t_dask, same in rows:
+        print(f"{assignment:<15}{n:>5}{t_local:>9.1f}{t_dask:>9.1f}{n / t_local:>12.2f}"
+              f"{n / t_dask:>11.2f}{t_local / t_dask:>11.2f}x  {same}")
+    if not all(row[-1] for row in rows):
+        sys.exit("the two paths disagree on some scores")
+
+
+if __name__ == "__main__":
+    main()
