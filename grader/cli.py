@@ -46,9 +46,20 @@ class PipelineGroup(click.Group):
     def resolve_command(self, ctx: click.Context, args: list[str]):
         # Only when a grading command is about to run (not for --help): its imports then
         # overlap with the template's.
-        if args and args[0] in GRADING and not {"-h", "--help"} & set(args):
+        if args and args[0] in GRADING and not {"-h", "--help"} & set(args) \
+                and not _on_a_cluster(args):
             template.start_for_course()
         return super().resolve_command(ctx, args)
+
+
+def _on_a_cluster(args: list[str]) -> bool:
+    """True when ``--cluster ADDRESS`` sends the grading elsewhere (no template needed here)."""
+    for index, arg in enumerate(args):
+        address = arg.partition("=")[2] if arg.startswith("--cluster=") else \
+            (args[index + 1] if arg == "--cluster" and index + 1 < len(args) else None)
+        if address is not None:
+            return address != "local"
+    return False
 
 
 @click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -45,8 +45,10 @@ class ClusterScheduler:
 
     Parameters
     ----------
-    address : str
-        The Dask scheduler, e.g. ``tcp://scheduler:8786``.
+    address : str or cluster
+        The Dask scheduler, e.g. ``tcp://scheduler:8786``, or a Dask cluster object
+        (``dask_gateway.GatewayCluster``, ``dask_jobqueue.SLURMCluster``, …), whose own
+        security settings are then used.
     config, limits, deadline, preload, sandbox
         As for :class:`~grader.grade.scheduler.Scheduler`; they apply on every worker.
     timeout : float
@@ -58,14 +60,15 @@ class ClusterScheduler:
         If the scheduler does not answer, or a worker runs another version of the grader.
     """
 
-    def __init__(self, address: str, config: Config, limits: Limits, deadline: float = 1800.0,
+    def __init__(self, address: Any, config: Config, limits: Limits, deadline: float = 1800.0,
                  preload: Sequence[str] = (), sandbox: bool = True,
                  timeout: float = 20.0) -> None:
-        self.address = address
+        self.address = getattr(address, "scheduler_address", address)
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
-            raise ClusterError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+            raise ClusterError(f"cannot reach the Dask scheduler at {self.address}: "
+                               f"{error}") from None
         try:
             version = code_version()
             others = {w: v for w, v in self.client.run(code_version).items() if v != version}

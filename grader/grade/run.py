@@ -64,9 +64,9 @@ class Settings:
         Isolate each kernel: no view of the course directory, no network, its own user.
     force : bool
         Grade every submission, even those unchanged since their last complete grade.
-    cluster : str or None
-        Address of a Dask scheduler whose workers grade instead of this machine (default:
-        ``Grading.cluster``; ``"local"`` or nothing: this machine).
+    cluster : str, Dask cluster or None
+        Address of a Dask scheduler whose workers grade instead of this machine, or a Dask
+        cluster object (default: ``Grading.cluster``; ``"local"`` or nothing: this machine).
     """
 
     workers: int = field(default_factory=default_workers)
@@ -76,7 +76,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     sandbox: bool = True
     force: bool = False
-    cluster: str | None = None
+    cluster: Any = None
 
 
 def budget_for(settings: Settings, config: Any, answer_cells: int) -> Budget:
@@ -292,7 +292,7 @@ def _scheduler(settings: Settings, config: Any, deadline: float) -> Any:
     """This machine's :class:`Scheduler`, or a Dask cluster's when one is configured."""
     preload = list(config.Grading.get("preload", []))
     address = settings.cluster or config.Grading.get("cluster") or "local"
-    if address != "local":
+    if not (isinstance(address, str) and address == "local"):
         from grader.grade.cluster import ClusterScheduler  # Dask is imported only when used
 
         return ClusterScheduler(address, config, settings.limits, deadline=deadline,
