@@ -45,3 +45,8 @@ c.Exchange.assignment_dir = "."
 # that has imported these modules once, so a submission does not pay for them again.
 # Never list the grader's own hidden tests or reference here: the template is the kernels'.
 c.Grading.preload = ["numpy", "sklearn.datasets"]
+
+# A large course (see the README, "Large courses"): the gradebook on a PostgreSQL server, read
+# by formgrader and `nbgrader export` too, and grading on the workers of a Dask cluster.
+# c.CourseDirectory.db_url = "postgresql://grader:PASSWORD@db.example.edu/classification_losses"
+# c.Grading.cluster = "tcp://scheduler.example.edu:8786"

@@ -19,7 +19,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from grading import make_course, place, submissions, timed, totals  # noqa: E402
+from grading import print_table, same_class, timed, totals  # noqa: E402
 
 from grader.grade.run import default_workers  # noqa: E402
 
@@ -41,11 +41,8 @@ def main() -> None:
                       dashboard_address=None, memory_limit=None) as cluster:
         for assignment in args.assignment or ["cross_entropy", "svm_hinge"]:
             with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
-                local = make_course(Path(tmp) / "local", assignment)
-                dask = make_course(Path(tmp) / "dask", assignment)
-                notebooks = submissions(local, assignment, args.submissions)
-                place(local, assignment, notebooks)
-                place(dask, assignment, notebooks)
+                local, dask = same_class(Path(tmp), assignment, args.submissions,
+                                         ("local", "dask"))
                 t_local = timed([grader, "grade", assignment, "--workers", str(args.threads)],
                                 local.root, args.cooldown)
                 t_dask = timed([grader, "grade", assignment, "--cluster",
@@ -56,11 +53,7 @@ def main() -> None:
                       f"throughput ratio {t_local / t_dask:.2f}, same scores: {same}",
                       flush=True)
     print()
-    print(f"{'assignment':<15}{'n':>5}{'local s':>9}{'dask s':>9}{'local nb/s':>12}"
-          f"{'dask nb/s':>11}{'dask/local':>12}  same scores")
-    for assignment, n, t_local, t_dask, same in rows:
-        print(f"{assignment:<15}{n:>5}{t_local:>9.1f}{t_dask:>9.1f}{n / t_local:>12.2f}"
-              f"{n / t_dask:>11.2f}{t_local / t_dask:>11.2f}x  {same}")
+    print_table(rows, "local", "dask")
     if not all(row[-1] for row in rows):
         sys.exit("the two paths disagree on some scores")
 

@@ -63,6 +63,16 @@ def place(course: Course, assignment: str, notebooks: dict[str, nbformat.Noteboo
         nbformat.write(nb, target)
 
 
+def same_class(root: Path, assignment: str, count: int,
+               names: tuple[str, str]) -> tuple[Course, Course]:
+    """Two released scratch courses under ``root`` holding the same generated class."""
+    first, second = (make_course(root / name, assignment) for name in names)
+    notebooks = submissions(first, assignment, count)
+    place(first, assignment, notebooks)
+    place(second, assignment, notebooks)
+    return first, second
+
+
 def timed(command: list[str], cwd: Path, cooldown: float) -> float:
     time.sleep(cooldown)
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent),
@@ -80,6 +90,16 @@ def totals(course: Course, assignment: str) -> dict[str, float]:
         return {s.student.id: round(s.score, 6) for s in gb.assignment_submissions(assignment)}
 
 
+def print_table(rows: list[tuple], first: str, second: str) -> None:
+    """Rows ``(assignment, n, seconds of first, seconds of second, same scores)``, with the
+    throughput ratio second/first."""
+    print(f"{'assignment':<15}{'n':>5}{first + ' s':>10}{second + ' s':>10}"
+          f"{first + ' nb/s':>13}{second + ' nb/s':>13}{'ratio':>8}  same scores")
+    for assignment, n, t_first, t_second, same in rows:
+        print(f"{assignment:<15}{n:>5}{t_first:>10.1f}{t_second:>10.1f}{n / t_first:>13.2f}"
+              f"{n / t_second:>13.2f}{t_first / t_second:>7.2f}x  {same}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, default=40)
@@ -92,11 +112,7 @@ def main() -> None:
     rows = []
     for assignment in args.assignment or ["cross_entropy", "svm_hinge"]:
         with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
-            stock = make_course(Path(tmp) / "stock", assignment)
-            ours = make_course(Path(tmp) / "ours", assignment)
-            notebooks = submissions(stock, assignment, args.submissions)
-            place(stock, assignment, notebooks)
-            place(ours, assignment, notebooks)
+            stock, ours = same_class(Path(tmp), assignment, args.submissions, ("stock", "ours"))
             t_stock = timed(["nbgrader", "autograde", assignment, "--force"], stock.root,
                             args.cooldown)
             workers = [] if args.workers is None else ["--workers", str(args.workers)]
@@ -107,14 +123,10 @@ def main() -> None:
             print(f"{assignment}: stock {t_stock:.1f} s, grader {t_ours:.1f} s, "
                   f"ratio {t_stock / t_ours:.2f}x, same scores: {same}", flush=True)
     print()
-    print(f"{'assignment':<15}{'n':>5}{'stock s':>10}{'grader s':>10}"
-          f"{'stock nb/s':>12}{'grader nb/s':>13}{'ratio':>8}  same scores")
     if len(rows) > 1:
         rows.append(("all", sum(r[1] for r in rows), sum(r[2] for r in rows),
                      sum(r[3] for r in rows), all(r[4] for r in rows)))
-    for assignment, n, t_stock, t_ours, same in rows:
-        print(f"{assignment:<15}{n:>5}{t_stock:>10.1f}{t_ours:>10.1f}{n / t_stock:>12.2f}"
-              f"{n / t_ours:>13.2f}{t_stock / t_ours:>7.2f}x  {same}")
+    print_table(rows, "stock", "grader")
     if not all(row[-1] for row in rows):
         sys.exit("the two tools disagree on some scores")
 

@@ -73,7 +73,7 @@ def postgres():
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_cluster():
     """A local Dask cluster of three worker processes (one grading thread each)."""
     from distributed import LocalCluster
@@ -81,6 +81,19 @@ def dask_cluster():
     with LocalCluster(n_workers=3, threads_per_worker=1, processes=True,
                       dashboard_address=None, memory_limit=None) as cluster:
         yield cluster
+
+
+def submit_class(course: Course, students: list[str], full: float,
+                 assignment: str = "cross_entropy") -> dict[str, float]:
+    """Every third student submits the untouched release, the others the solution; returns
+    the autograded total each must get."""
+    expected = {}
+    for i, student in enumerate(students):
+        solved = i % 3 != 0
+        submit(course, student, assignment, source_notebook(assignment) if solved
+               else released_notebook(course, assignment))
+        expected[student] = full if solved else 0.0
+    return expected
 
 
 def pg_course(root: Path, server, assignments: tuple[str, ...] = ("cross_entropy",)) -> Course:

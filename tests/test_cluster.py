@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 from click.testing import CliRunner
-from conftest import cell, pg_course, released_notebook, source_notebook, submit
+from conftest import cell, pg_course, released_notebook, source_notebook, submit, submit_class
 from distributed import Client
 from nbgrader.api import Gradebook
 
@@ -67,11 +67,7 @@ def test_a_worker_killed_mid_run_loses_and_doubles_nothing(course: Course, dask_
     with open(course.root / "nbgrader_config.py", "a") as config:
         config.write(f"\nc.Grading.cluster = {dask_cluster.scheduler_address!r}\n")
     students = [f"s{i}" for i in range(9)]
-    expected = {}
-    for i, student in enumerate(students):
-        solved = i % 3 != 0
-        submit(course, student, A, source_notebook(A) if solved else released_notebook(course, A))
-        expected[student] = FULL if solved else 0.0
+    expected = submit_class(course, students, FULL)
     client = Client(dask_cluster.scheduler_address, set_as_default=False)
     pids = client.run(os.getpid)
     killed: list[str] = []

@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner
-from conftest import released_notebook, source_notebook, submit
+from conftest import released_notebook, source_notebook, submit, submit_class
 from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 
@@ -92,11 +92,7 @@ def test_cli_says_what_it_skipped(course: Course) -> None:
 
 def test_sigkill_mid_run_then_rerun_completes_the_class(course: Course) -> None:
     students = [f"s{i:02d}" for i in range(10)]
-    expected = {}
-    for i, student in enumerate(students):
-        solved = i % 3 != 1
-        submit(course, student, A, source_notebook(A) if solved else released_notebook(course, A))
-        expected[student] = FULL if solved else 0.0
+    expected = submit_class(course, students, FULL)
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     command = [str(Path(sys.executable).parent / "grader"), "grade", A, "--course",
                str(course.root), "--workers", "2"]
