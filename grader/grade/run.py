@@ -23,7 +23,7 @@ from grader.grade.discover import Submission, find_submissions, unpack_zip
 from grader.grade.execute import Budget
 from grader.grade.kernel import Limits
 from grader.grade.record import FAILED, PARTIAL, Outcome, Recorder, notebook_names
-from grader.grade.sanitize import DamagedNotebook, read_notebook, sanitize
+from grader.grade.sanitize import DamagedNotebook, read_notebook, released_checksums, sanitize
 from grader.grade.scheduler import Scheduler
 from grader.grade.snapshot import copy_assignment
 from grader.grade.worker import mark_unexecuted
@@ -85,12 +85,15 @@ def budget_for(settings: Settings, config: Any, answer_cells: int) -> Budget:
     )
 
 
-def _answer_cells(course: Course, assignment: str, name: str) -> int:
-    path = course.release / assignment / f"{name}.ipynb"
+def _released(course: Course, assignment: str, name: str) -> NotebookNode:
+    """The released notebook ``name`` (empty if it cannot be read: nothing then depends on it)."""
     try:
-        nb = nbformat.read(path, as_version=4)
+        return nbformat.read(course.release / assignment / f"{name}.ipynb", as_version=4)
     except (OSError, ValueError):
-        return 10
+        return nbformat.v4.new_notebook()
+
+
+def _answer_cells(nb: NotebookNode) -> int:
     return sum(1 for c in nb.cells if c.cell_type == "code"
                and c.metadata.get("nbgrader", {}).get("solution"))
 
@@ -156,7 +159,9 @@ def grade_assignment(
     if settings.cell_timeout is not None:
         config.Execute.timeout = settings.cell_timeout
     instructor_files = _instructor_files(course, assignment)
-    budgets = {name: budget_for(settings, config, _answer_cells(course, assignment, name))
+    releases = {name: _released(course, assignment, name) for name in names}
+    released = {name: released_checksums(nb) for name, nb in releases.items()}
+    budgets = {name: budget_for(settings, config, _answer_cells(releases[name]))
                for name in names}
     recorder = Recorder(course, assignment, config)
     outcomes: list[Outcome] = []
@@ -195,6 +200,7 @@ def grade_assignment(
                     "notebook": data,
                     "resources": {**recorder.resources(submission, name), "db_url": cells_url},
                     "files": instructor_files,
+                    "released": released[name],
                     "budget": asdict(budgets[name]),
                 }
             state.dispatched = True

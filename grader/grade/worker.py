@@ -224,7 +224,7 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
         began = time.perf_counter()
         try:
             prepared = sanitize(parse_notebook(job["notebook"], f"{job['name']}.ipynb"),
-                                job["resources"], config)
+                                job["resources"], config, job.get("released"))
         except DamagedNotebook as error:
             return {"notebook": None, "damaged": str(error)}
         sanitized = time.perf_counter()
