@@ -45,7 +45,10 @@ def write_frame(fd: int, header: dict[str, Any], buffers: Sequence[bytes | memor
     The worker writes with a deadline (its descriptor is non-blocking): a kernel that stops
     reading must not hold it forever.
     """
-    for piece in pack(header, buffers):
+    pieces = pack(header, buffers)
+    if sum(len(p) for p in pieces) <= 1 << 16:  # one write, one wake-up of the reader
+        pieces = [b"".join(pieces)]
+    for piece in pieces:
         view = memoryview(piece)
         while view:
             if deadline is not None:

@@ -18,13 +18,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import nbformat
 from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
 from nbgrader.preprocessors import AssignLatePenalties
 from nbgrader.utils import parse_utc
-from sqlalchemy import text
+from sqlalchemy import event
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import joinedload
 from traitlets.config import Config
@@ -94,6 +93,13 @@ def _save_cell(cell: NotebookNode, grades: dict, comments: dict, held: Collectio
             else None
 
 
+def _fast_commits(connection: object, record: object) -> None:
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class Recorder:
     """Writes the results of one assignment's grading run; use it as a context manager.
 
@@ -115,9 +121,11 @@ class Recorder:
         self.assignment = assignment
         self.config = config
         self.gradebook = Gradebook(course.db_url)
-        with self._transaction() as gb:
-            # Many concurrent readers (workers preparing notebooks) and this one writer.
-            gb.db.execute(text("PRAGMA journal_mode=WAL"))
+        # Readers (formgrader, reports) go on while this one writer writes. In WAL mode a
+        # commit need not wait for the disk: a crash of this process loses nothing committed,
+        # only a crash of the machine could lose the last notebooks (graded again next run).
+        event.listen(self.gradebook.engine, "connect", _fast_commits)
+        self.gradebook.engine.dispose()  # connections made before the listener get it too
         method = config.LateSubmissionPlugin.get("penalty_method", "none")
         self.late_penalties = method != "none" or "AssignLatePenalties" in config
 
@@ -141,14 +149,18 @@ class Recorder:
             self.gradebook.db.rollback()
             raise
 
-    def resources(self, submission: Submission, notebook: str) -> dict:
-        """The nbgrader resources describing ``notebook`` of ``submission``."""
+    def resources(self, submission: Submission, notebook: str, db_url: str | None = None) -> dict:
+        """The nbgrader resources describing ``notebook`` of ``submission``.
+
+        ``db_url`` names another gradebook to read the assignment's cells from (the workers'
+        copy, see :mod:`grader.grade.snapshot`); the course's by default.
+        """
         return {
             "nbgrader": {
                 "notebook": notebook,
                 "assignment": self.assignment,
                 "student": submission.student,
-                "db_url": self.course.db_url,
+                "db_url": db_url or self.course.db_url,
             }
         }
 
@@ -199,7 +211,7 @@ class Recorder:
             AssignLatePenalties(config=self.config)(nb, self.resources(submission, notebook))
 
     def close(self, submission: Submission, outcome: Outcome,
-              executed: dict[str, NotebookNode]) -> Outcome:
+              executed: dict[str, str]) -> Outcome:
         """Total the scores, then replace ``autograded/<student>/<assignment>/`` in one move."""
         with self._transaction() as gb:
             graded = gb.find_submission(self.assignment, submission.student)
@@ -216,8 +228,8 @@ class Recorder:
             for item in submission.directory.iterdir():
                 if item.is_file() and item.suffix != ".ipynb":
                     shutil.copy2(item, staging / item.name)
-            for name, nb in executed.items():
-                nbformat.write(nb, staging / f"{name}.ipynb")
+            for name, text in executed.items():
+                (staging / f"{name}.ipynb").write_text(text, encoding="utf-8")
             (staging / RECORD_FILE).write_text(json.dumps(asdict(outcome), indent=2))
             if final.exists():
                 shutil.rmtree(final)

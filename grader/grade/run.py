@@ -105,7 +105,7 @@ class _InFlight:
     started: float
     pending: int = 0
     dispatched: bool = False
-    executed: dict[str, NotebookNode] = field(default_factory=dict)
+    executed: dict[str, str] = field(default_factory=dict)  # notebook JSON by name
 
 
 def resolve_submissions(course: Course, assignment: str, given: Path | None,
@@ -198,7 +198,7 @@ def grade_assignment(
                 yield (submission.student, name), {
                     "name": name,
                     "notebook": data,
-                    "resources": {**recorder.resources(submission, name), "db_url": cells_url},
+                    "resources": recorder.resources(submission, name, db_url=cells_url),
                     "files": instructor_files,
                     "released": released[name],
                     "budget": asdict(budgets[name]),
@@ -218,20 +218,22 @@ def grade_assignment(
             state.outcome.sandbox = result["sandbox"]
         state.outcome.suspicious.extend(f"{name}.ipynb: {why}"
                                         for why in result.get("suspicious", []))
-        nb = None
+        nb, text = None, result.get("notebook")
         if result.get("damaged"):
             state.outcome.degrade(FAILED, f"{result['damaged']} (scored 0)")
-        elif result.get("notebook") is not None:
-            nb = nbformat.reads(result["notebook"], as_version=4)
+        elif text is not None:
+            # written by the worker with nbformat, which validated it: not validated again
+            nb = nbformat.reader.reads(text)
         else:  # the worker died or overran: grade what can be graded without running it
             nb = _unexecuted(state, name, recorder, config, result["reason"])
+            text = nbformat.writes(nb) if nb is not None else None
         if result.get("reason"):
             state.outcome.degrade(PARTIAL, f"{name}.ipynb: {result['reason']}")
         held = result.get("held", {})
         state.outcome.held.update({f"{name}:{item}": why for item, why in held.items()})
         recorder.save(state.submission, name, nb, held)
-        if nb is not None:
-            state.executed[name] = nb
+        if text is not None:
+            state.executed[name] = text
         state.pending -= 1
         if state.pending == 0 and state.dispatched:
             finish(state)

@@ -34,6 +34,7 @@ from grader.grade.execute import KERNEL_DIED, Budget, NotebookRun
 from grader.grade.kernel import Kernel, Limits, kernel_env
 from grader.grade.sandbox import plan_for
 from grader.grade.sanitize import DamagedNotebook, parse_notebook, sanitize
+from grader.grade.snapshot import CellCatalog
 from grader.grade.suspicious import suspicious
 from grader.grade.zygote import KernelFactory, become_subreaper
 
@@ -126,6 +127,7 @@ class Kernels:
         self.files: dict[str, bytes] = {}
         self._dirs: list[str] = []
         self._count = 0
+        self.catalog: CellCatalog | None = None
 
     def new(self) -> Kernel:
         """A kernel booting in a new directory holding the instructor's files."""
@@ -223,8 +225,11 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
     try:
         began = time.perf_counter()
         try:
+            url = job["resources"]["nbgrader"]["db_url"]
+            if kernels.catalog is None or kernels.catalog.db_url != url:
+                kernels.catalog = CellCatalog(url)  # the same for every job of a run
             prepared = sanitize(parse_notebook(job["notebook"], f"{job['name']}.ipynb"),
-                                job["resources"], config, job.get("released"))
+                                job["resources"], config, job.get("released"), kernels.catalog)
         except DamagedNotebook as error:
             return {"notebook": None, "damaged": str(error)}
         sanitized = time.perf_counter()
