@@ -126,7 +126,8 @@ def _explain(error: BaseException) -> tuple[str, str]:
         return FAIL, "not implemented yet (the cell still raises NotImplementedError)"
     if isinstance(error, NameError):
         return FAIL, f"{error} (run the cell that defines it first)"
-    return ERROR, f"{type(error).__name__}: {error}"
+    text = str(error).strip()
+    return ERROR, f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 class _Timeout(Exception):
