@@ -35,7 +35,7 @@ CONSOLE = re.compile(r":CONSOLE[:(]\d*\)?\]\s*(.*)")
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.fail("headless Chromium is required: apt-get install -y chromium")
+        pytest.fail("headless Chromium is required: `make system-deps` installs it")
     return path
 
 
