@@ -129,6 +129,27 @@ def test_unreadable_notebook_fails_with_reason_and_zero(tamper_run, student, rea
     assert record["status"] == FAILED and record["reasons"] == outcome.reasons
 
 
+def test_an_unreadable_notebook_is_listed_in_formgrader_with_its_reason(tamper_run) -> None:
+    # formgrader lists (and opens) only submissions with a notebook in autograded/: the
+    # unreadable one gets the released notebook under a note saying why, its scores stay 0.
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    course, outcomes = tamper_run
+    api = NbGraderAPI(coursedir=CourseDirectory(root=str(course.root)),
+                      config=course.config())
+    listed = {s["student"] for s in api.get_notebook_submissions(A, A)}
+    assert {"invalid_json", "not_a_notebook", "honest"} <= listed
+    shown = nbformat.read(course.autograded / "invalid_json" / A / f"{A}.ipynb", as_version=4)
+    note = shown.cells[0]
+    assert note.cell_type == "markdown" and "could not be read" in note.source
+    assert "not valid JSON (line 1" in note.source
+    assert [c.source for c in shown.cells[1:]] == \
+        [c.source for c in released_notebook(course, A).cells]
+    assert set(scores(course, "invalid_json").values()) == {0.0}
+    assert outcomes["invalid_json"].score == 0
+
+
 def test_regrading_is_idempotent(tamper_run) -> None:
     course, outcomes = tamper_run
     from nbgrader.api import Gradebook

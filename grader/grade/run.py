@@ -21,7 +21,14 @@ from nbformat import NotebookNode
 from grader.course import Course
 from grader.grade.discover import Submission, find_submissions, unpack_zip
 from grader.grade.kernel import Limits
-from grader.grade.record import FAILED, PARTIAL, Outcome, Recorder, notebook_names
+from grader.grade.record import (
+    FAILED,
+    PARTIAL,
+    Outcome,
+    Recorder,
+    notebook_names,
+    unreadable_stand_in,
+)
 from grader.grade.sanitize import DamagedNotebook, read_notebook, sanitize
 from grader.grade.scheduler import Scheduler
 from grader.grade.worker import mark_unexecuted
@@ -166,9 +173,10 @@ def grade_assignment(
             state.outcome.sandbox = result["sandbox"]
         state.outcome.suspicious.extend(f"{name}.ipynb: {why}"
                                         for why in result.get("suspicious", []))
-        nb = None
+        nb = stand_in = None
         if result.get("damaged"):
             state.outcome.degrade(FAILED, f"{result['damaged']} (scored 0)")
+            stand_in = unreadable_stand_in(course, assignment, name, result["damaged"])
         elif result.get("notebook") is not None:
             nb = nbformat.reads(result["notebook"], as_version=4)
         else:  # the worker died or overran: grade what can be graded without running it
@@ -178,8 +186,8 @@ def grade_assignment(
         held = result.get("held", {})
         state.outcome.held.update({f"{name}:{item}": why for item, why in held.items()})
         recorder.save(state.submission, name, nb, held)
-        if nb is not None:
-            state.executed[name] = nb
+        if nb is not None or stand_in is not None:
+            state.executed[name] = nb if nb is not None else stand_in
         state.pending -= 1
         if state.pending == 0 and state.dispatched:
             finish(state)
