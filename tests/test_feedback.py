@@ -9,12 +9,10 @@ resolving to nothing (offline).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import nbformat
 import pytest
-from conftest import REPO, cell, submit
+from conftest import course_holding_an_item, submit
 from nbgrader.api import Gradebook
 from test_report_html import dom_and_console
 
@@ -23,7 +21,6 @@ from grader.feedback import HELD_NOTE, generate_feedback
 from grader.grade.ci import gradescope_results, markdown_summary
 from grader.grade.results import item_results
 from grader.grade.run import Settings, grade_assignment
-from grader.release import release
 
 A = "cross_entropy"
 WHY = "the gradient matches finite differences of the student's own loss"
@@ -33,19 +30,7 @@ pytestmark = pytest.mark.notebook
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Course, object]:
-    root = tmp_path_factory.mktemp("feedback") / "course"
-    (root / "source").mkdir(parents=True)
-    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(REPO / "source" / A, root / "source" / A)
-    path = root / "source" / A / f"{A}.ipynb"
-    nb = nbformat.read(path, 4)
-    test = cell(nb, "test_sigmoid_values")
-    test.source = test.source.replace(
-        "hidden.sigmoid_values(sigmoid)",
-        f"from grader.checks import Review\nraise Review({WHY!r})")
-    nbformat.write(nb, path)
-    course = Course(root)
-    release(course, [A])
+    course, nb = course_holding_an_item(tmp_path_factory.mktemp("feedback") / "course", WHY)
     submit(course, "kim", A, nb)
     [outcome] = grade_assignment(course, A, settings=Settings(workers=1))
     return course, outcome

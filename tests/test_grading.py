@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import zipfile
 
 import nbformat
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, cell, released_notebook, source_notebook, submit
+from conftest import (
+    cell,
+    course_holding_an_item,
+    released_notebook,
+    source_notebook,
+    submit,
+)
 
 from grader.cli import main
 from grader.course import Course
@@ -296,21 +301,7 @@ def test_an_inconclusive_hidden_test_holds_its_item_for_review(tmp_path) -> None
     # item is pending in the gradebook, for a person to grade, and the record says why.
     from nbgrader.api import Gradebook
 
-    from grader.release import release
-
-    root = tmp_path / "course"
-    (root / "source").mkdir(parents=True)
-    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(REPO / "source" / A, root / "source" / A)
-    path = root / "source" / A / f"{A}.ipynb"
-    nb = nbformat.read(path, 4)
-    test = cell(nb, "test_sigmoid_values")
-    test.source = test.source.replace(
-        "hidden.sigmoid_values(sigmoid)",
-        "from grader.checks import Review\nraise Review('the evidence is not conclusive')")
-    nbformat.write(nb, path)
-    course = Course(root)
-    release(course, [A])
+    course, nb = course_holding_an_item(tmp_path / "course", "the evidence is not conclusive")
     submit(course, "held", A, nb)
     [outcome] = grade_assignment(course, A, settings=Settings(workers=1))
     assert scores(course, "held") == full_marks(course) | {"test_sigmoid_values": None}
