@@ -103,8 +103,9 @@ class PendingGrades(GetGrades):
         cell.metadata.nbgrader["score"] = grade.score
         cell.metadata.nbgrader["points"] = grade.max_score
         if grade.manual_score is None and grade.auto_score is None:
-            written = cell.cell_type == "markdown" or utils.is_task(cell)
-            cell.metadata.nbgrader["pending"] = AWAITING if written else HELD_FOR_REVIEW
+            # an answer (or task) graded by hand awaits its grader; a test cell was held
+            by_hand = utils.is_solution(cell) or utils.is_task(cell)
+            cell.metadata.nbgrader["pending"] = AWAITING if by_hand else HELD_FOR_REVIEW
             resources["nbgrader"]["pending"] += grade.max_score
 
 

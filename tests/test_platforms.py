@@ -90,7 +90,8 @@ def test_instructor_workflow_does_what_the_course_promises() -> None:
     data = load_workflow(REPO / ".github" / "workflows" / "course.yml")
     assert "push" in data["on"]
     test_runs = " ; ".join(s.get("run", "") for s in steps(data, "test"))
-    for command in ("make install", "grader release --check", "pytest tests/test_selftest.py",
+    for command in ("make system-deps", "make install", "grader release --check",
+                    "pytest tests/test_selftest.py",
                     "pytest --deselect tests/test_selftest.py", "ruff check"):
         assert command in test_runs, command
     grade = data["jobs"]["grade"]
