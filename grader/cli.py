@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ci": ("grader.grade.ci", "ci_command"),
     "feedback": ("grader.feedback", "feedback_command"),
     "report": ("grader.report.command", "report_command"),
+    "similarity": ("grader.similarity.command", "similarity_command"),
     "example": ("grader.example", "example_command"),
     "starter": ("grader.platforms.starter", "starter_command"),
     "gradescope": ("grader.platforms.gradescope", "gradescope_command"),

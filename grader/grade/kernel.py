@@ -1,24 +1,37 @@
-"""Kernels for grading: a fresh process per submission, with resource limits.
+"""A grading kernel as its worker sees it: a limited process behind three pipes.
 
-The student's code runs in this kernel, so it gets hard limits (address space, CPU time, file
-size, open files, processes), applied by the forked child itself (:mod:`grader.grade.zygote`),
-and single-threaded BLAS, so that parallel grading does not oversubscribe the machine and one
-submission cannot starve the others.
+The student's code runs in the kernel, so it gets hard limits (address space, CPU time, file
+size, open files, processes, disk), applied by the forked child itself
+(:mod:`grader.grade.zygote`), and single-threaded BLAS, so that parallel grading does not
+oversubscribe the machine and one submission cannot starve the others.
+
+:class:`Kernel` is the worker's handle: it sends requests (run a cell, call a function) and
+waits for the answer while it drains the kernel's standard output and error into a sink, so
+the kernel never blocks on a full pipe. Everything that comes back is bounded: an answer too
+large is dropped as it arrives, and a kernel that stops answering, stops reading or dies is
+noticed within the deadline.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import select
+import signal
+import time
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-from jupyter_client.manager import AsyncKernelManager
+from grader.grade import channel
+from grader.grade.template import THREAD_VARIABLES
 
 if TYPE_CHECKING:
     from grader.grade.sandbox import Plan
-    from grader.grade.zygote import ForkedKernel
+    from grader.grade.zygote import KernelFactory
 
-from grader.grade.template import THREAD_VARIABLES
+#: Seconds an interrupted cell or call gets to stop before its kernel is killed.
+GRACE = 3.0
+#: Largest output message kept while a cell runs (the sink bounds the rest).
+OUTPUT_FRAME = 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,9 @@ class Limits:
     processes : int
         Processes and threads of the kernel's user (``RLIMIT_NPROC``; sandboxed kernels only,
         root is exempt).
+    disk_mb : int
+        Everything the kernel may write, in total: the size of its own file system when it is
+        sandboxed; without the sandbox, its working directory is measured after every cell.
     """
 
     memory_mb: int = 2048
@@ -45,6 +61,7 @@ class Limits:
     file_mb: int = 64
     open_files: int = 256
     processes: int = 64
+    disk_mb: int = 256
 
 
 def kernel_env() -> dict[str, str]:
@@ -53,30 +70,290 @@ def kernel_env() -> dict[str, str]:
     for name in THREAD_VARIABLES:
         env[name] = "1"
     env["PYTHONUNBUFFERED"] = "1"
-    # Jupyter's own noise (e.g. the unencrypted-TCP notice) must not reach a cell's stderr.
-    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # Figures are sent as images, as in Jupyter.
+    env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     return env
 
 
-class LimitedKernelManager(AsyncKernelManager):
-    """An ``AsyncKernelManager`` whose kernel is a pre-forked warm child (:attr:`forked`).
+class KernelLost(Exception):
+    """The kernel died, or had to be killed; the message says how."""
 
-    The child applies :attr:`limits` and :attr:`sandbox` itself before it becomes the kernel.
+
+class Timeout(Exception):
+    """The kernel did not answer before the deadline."""
+
+
+class Sink(Protocol):
+    """Where a kernel's outputs go while a request runs."""
+
+    def stream(self, name: str, data: bytes) -> None: ...
+    def output(self, output: dict[str, Any]) -> None: ...
+    def clear(self, wait: bool) -> None: ...
+    def dropped(self, size: int) -> None: ...
+
+
+class Discard:
+    """A sink for what the student prints while the hidden tests call their functions."""
+
+    def stream(self, name: str, data: bytes) -> None:
+        pass
+
+    def output(self, output: dict[str, Any]) -> None:
+        pass
+
+    def clear(self, wait: bool) -> None:
+        pass
+
+    def dropped(self, size: int) -> None:
+        pass
+
+
+DISCARD = Discard()
+
+
+def describe_exit(status: int | None) -> str:
+    """How a process ended, in words (``status`` as ``os.waitstatus_to_exitcode`` gives it)."""
+    if status is None:
+        return "it was stopped"
+    if status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = f"signal {-status}"
+        if -status == signal.SIGKILL:
+            return f"killed by {name} (a memory, CPU-time or disk limit, or os.kill)"
+        return f"killed by {name}"
+    return f"exited with code {status}"
+
+
+class Kernel:
+    """A fresh kernel, forked by ``factory``, booting in the background until first used.
+
+    Parameters
+    ----------
+    factory : KernelFactory
+        Forks the kernel.
+    limits : Limits
+        Its resource limits.
+    workdir : str
+        Its working directory (holding the instructor's files, if any).
+    env : dict
+        Its environment.
+    sandbox : Plan or None
+        How to isolate it; None for limits only.
     """
 
-    forked: ForkedKernel
-    limits: Limits = Limits()
-    sandbox: Plan | None = None
-    sandbox_status: str = "not isolated: not started"
+    def __init__(self, factory: KernelFactory, limits: Limits, workdir: str,
+                 env: dict[str, str], sandbox: Plan | None) -> None:
+        to_kernel_r, self._to_kernel = os.pipe()
+        self._from_kernel, to_worker_w = os.pipe()
+        self._out, out_w = os.pipe()
+        self._err, err_w = os.pipe()
+        order = {"limits": asdict(limits), "cwd": workdir, "env": env,
+                 "sandbox": asdict(sandbox) if sandbox else None}
+        try:
+            factory.order(order, [to_kernel_r, to_worker_w, out_w, err_w])
+        finally:
+            for fd in (to_kernel_r, to_worker_w, out_w, err_w):
+                os.close(fd)
+        for fd in (self._to_kernel, self._from_kernel, self._out, self._err):
+            os.set_blocking(fd, False)
+        self.workdir = workdir
+        self.limits = limits
+        self.sandboxed = sandbox is not None
+        self.pid: int | None = None
+        self.sandbox_status = "not isolated: not started"
+        self.exit: str | None = None
+        self.cpu = 0.0
+        self._pidfd: int | None = None
+        self._reader = channel.FrameReader()
+        self._closed = False
+        self._streams = {self._out: "stdout", self._err: "stderr"}
 
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        # jupyter_client's documented hook for launching kernels differently.
-        provisioner = self.provisioner
-        assert provisioner is not None
-        cwd = str(kw.get("cwd") or os.getcwd())
-        self.sandbox_status = self.forked.launch(
-            kernel_cmd, cwd, dict(kw.get("env") or os.environ), self.limits, self.sandbox)
-        provisioner.process = self.forked
-        provisioner.pid = provisioner.pgid = self.forked.pid
-        provisioner.cwd = cwd
-        self._reconcile_connection_info(provisioner.connection_info)
+    # ---- life -----------------------------------------------------------------------------
+    def ready(self, timeout: float = 60.0) -> None:
+        """Wait until the kernel has isolated itself and is ready for requests."""
+        if self.pid is not None:
+            return
+        header, _ = self._wait(time.monotonic() + timeout, DISCARD)
+        if header.get("op") != "ready" or not isinstance(header.get("pid"), int):
+            self.kill()
+            raise KernelLost("the kernel did not start properly")
+        self.pid = header["pid"]
+        self.sandbox_status = str(header.get("sandbox", ""))[:300]
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+        except (AttributeError, OSError):
+            self._pidfd = None
+
+    def interrupt(self) -> None:
+        """Interrupt what the kernel is running (KeyboardInterrupt in the student's code)."""
+        if self.pid is not None and self.exit is None:
+            try:
+                os.kill(self.pid, signal.SIGINT)
+            except OSError:
+                pass
+
+    def kill(self) -> None:
+        """End the kernel and every process it started."""
+        if self.pid is not None and self.exit is None:
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(self.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def close(self) -> str:
+        """Stop the kernel (politely, then not), reap it; return how it ended."""
+        if self.exit is None and self.pid is not None:
+            try:
+                channel.write_frame(self._to_kernel, {"op": "stop"},
+                                    deadline=time.monotonic() + 1.0)
+            except (OSError, TimeoutError):
+                pass
+            self._reap(wait=1.0)
+            if self.exit is None:
+                self.kill()
+                self._reap(wait=5.0)
+        for fd in (self._to_kernel, self._from_kernel, self._out, self._err, self._pidfd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._pidfd = None
+        return self.exit or "it was stopped"
+
+    def _reap(self, wait: float) -> None:
+        """Collect the kernel's exit status and CPU time, waiting up to ``wait`` seconds."""
+        if self.pid is None or self.exit is not None:
+            return
+        end = time.monotonic() + wait
+        while True:
+            try:
+                pid, status, usage = os.wait4(self.pid, os.WNOHANG)
+            except ChildProcessError:  # not (yet) this worker's child: the double fork races
+                pid, status, usage = 0, 0, None
+            if pid:
+                self.exit = describe_exit(os.waitstatus_to_exitcode(status))
+                self.cpu = usage.ru_utime + usage.ru_stime
+                return
+            if time.monotonic() >= end:
+                return
+            time.sleep(0.005)
+
+    # ---- requests -------------------------------------------------------------------------
+    def request(self, header: dict[str, Any], buffers: list[bytes] | None = None,
+                timeout: float = 60.0, sink: Sink = DISCARD,
+                limit: int = channel.MAX_FRAME) -> tuple[dict[str, Any], list[bytearray]]:
+        """Send one request and wait for its answer.
+
+        Raises
+        ------
+        Timeout
+            No answer before ``timeout`` (the caller decides whether to interrupt).
+        KernelLost
+            The kernel died.
+        """
+        self.ready()
+        deadline = time.monotonic() + timeout
+        try:
+            channel.write_frame(self._to_kernel, header, buffers or [], deadline=deadline)
+        except TimeoutError:
+            raise Timeout() from None
+        except channel.ChannelClosed:
+            self._died()
+        self._reader.limit = limit
+        return self._wait(deadline, sink)
+
+    def answer(self, timeout: float, sink: Sink = DISCARD,
+               limit: int = channel.MAX_FRAME) -> tuple[dict[str, Any], list[bytearray]]:
+        """Wait for the answer to a request already sent (after an interrupt)."""
+        self._reader.limit = limit
+        return self._wait(time.monotonic() + timeout, sink)
+
+    def _wait(self, deadline: float, sink: Sink) -> tuple[dict[str, Any], list[bytearray]]:
+        while True:
+            frame = self._reader.pop()
+            if frame is not None:
+                header, buffers = frame
+                op = header.get("op")
+                if op in ("output", "clear") or (op == "too large" and sink is not DISCARD):
+                    self._drain(sink)  # the streams written before it come first
+                    if op == "output" and isinstance(header.get("output"), dict):
+                        sink.output(header["output"])
+                    elif op == "clear":
+                        sink.clear(bool(header.get("wait")))
+                    elif op == "too large":
+                        sink.dropped(int(header.get("size", 0)))
+                    continue
+                return header, buffers
+            if self._closed or self.exit is not None:
+                self._died()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Timeout()
+            watched = [self._from_kernel, *self._streams]
+            if self._pidfd is not None:
+                watched.append(self._pidfd)
+            elif self.pid is not None:
+                left = min(left, 0.5)  # no process descriptor: look at the process now and then
+            readable, _, _ = select.select(watched, [], [], left)
+            for fd in readable:
+                if fd != self._pidfd:
+                    self._read(fd, sink)
+            if self._pidfd in readable or (self._pidfd is None and self.pid is not None):
+                self._reap(wait=0.0)
+                if self.exit is not None:
+                    # Gone: what it wrote before it died is still in the pipes.
+                    self._drain(sink)
+                    self._read(self._from_kernel, sink)
+
+    def _read(self, fd: int, sink: Sink) -> None:
+        while True:
+            try:
+                data = os.read(fd, 1 << 20)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                if fd == self._from_kernel:
+                    self._closed = True
+                self._streams.pop(fd, None)
+                return
+            if fd == self._from_kernel:
+                self._reader.feed(data)
+            else:
+                sink.stream(self._streams[fd], data)
+            if len(data) < 1 << 20:
+                return
+
+    def _drain(self, sink: Sink) -> None:
+        for fd in list(self._streams):
+            self._read(fd, sink)
+
+    def _died(self) -> None:
+        self.kill()
+        self._reap(wait=5.0)
+        raise KernelLost(f"the kernel died ({self.exit or 'it stopped answering'})")
+
+    # ---- disk ----------------------------------------------------------------------------
+    def disk_used(self) -> int | None:
+        """Bytes the kernel has written to its disk (None when that cannot be told)."""
+        try:
+            if self.sandboxed and self.pid is not None:
+                from grader.grade.sandbox import DISK
+
+                stats = os.statvfs(f"/proc/{self.pid}/root{DISK}")
+                return (stats.f_blocks - stats.f_bfree) * stats.f_frsize
+            total = 0
+            for folder, _, files in os.walk(self.workdir):
+                for name in files:
+                    try:
+                        total += os.lstat(os.path.join(folder, name)).st_size
+                    except OSError:
+                        pass
+            return total
+        except OSError:
+            return None

@@ -48,6 +48,7 @@ class Outcome:
     pending: float = 0.0
     reasons: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)  # faults met while running, restarts
     suspicious: list[str] = field(default_factory=list)
     held: dict[str, str] = field(default_factory=dict)  # "notebook:item": why a person decides
     seconds: float = 0.0

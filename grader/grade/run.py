@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from nbformat import NotebookNode
 
 from grader.course import Course
 from grader.grade.discover import Submission, find_submissions, unpack_zip
+from grader.grade.execute import Budget
 from grader.grade.kernel import Limits
 from grader.grade.record import (
     FAILED,
@@ -29,8 +30,9 @@ from grader.grade.record import (
     notebook_names,
     unreadable_stand_in,
 )
-from grader.grade.sanitize import DamagedNotebook, read_notebook, sanitize
+from grader.grade.sanitize import DamagedNotebook, read_notebook, released_checksums, sanitize
 from grader.grade.scheduler import Scheduler
+from grader.grade.snapshot import copy_assignment
 from grader.grade.worker import mark_unexecuted
 
 
@@ -46,27 +48,61 @@ def default_workers() -> int:
 
 @dataclass
 class Settings:
-    """How to grade.
+    """How to grade; what is left None comes from ``c.Grading`` in ``nbgrader_config.py``.
 
     Parameters
     ----------
     workers : int
         Notebooks executed at once (default: :func:`default_workers`).
     cell_timeout : int or None
-        Seconds a cell may run before it is interrupted (default: ``nbgrader_config.py``).
+        Seconds a cell may run before it is interrupted (default: ``Execute.timeout``).
+    notebook_timeout : float or None
+        Seconds for a whole notebook (default: ``Grading.notebook_timeout``, or enough for
+        every answer cell's function to hang once: the cell timeout times the number of
+        answer cells plus two).
+    restarts : int or None
+        Fresh kernels a notebook may get after its kernel died (default:
+        ``Grading.restarts``, or 3).
     limits : Limits
         Resource limits of each grading kernel.
-    deadline : float
-        Seconds after which a whole notebook's execution is stopped.
     sandbox : bool
         Isolate each kernel: no view of the course directory, no network, its own user.
     """
 
     workers: int = field(default_factory=default_workers)
     cell_timeout: int | None = None
+    notebook_timeout: float | None = None
+    restarts: int | None = None
     limits: Limits = field(default_factory=Limits)
-    deadline: float = 1800.0
     sandbox: bool = True
+
+
+def budget_for(settings: Settings, config: Any, answer_cells: int) -> Budget:
+    """What one notebook with ``answer_cells`` answer cells may use."""
+    grading = config.Grading
+    cell = float(settings.cell_timeout or config.Execute.get("timeout", 60) or 60)
+    notebook = settings.notebook_timeout or grading.get("notebook_timeout")
+    restarts = settings.restarts if settings.restarts is not None else grading.get("restarts", 3)
+    return Budget(
+        cell_timeout=cell,
+        notebook_timeout=float(notebook or cell * (answer_cells + 2)),
+        restarts=int(restarts),
+        cell_output=int(grading.get("cell_output_kb", 1024)) * 1024,
+        notebook_output=int(grading.get("notebook_output_kb", 4096)) * 1024,
+    )
+
+
+def _released(course: Course, assignment: str, name: str) -> NotebookNode:
+    """The released notebook ``name`` (empty if it cannot be read: nothing then depends on it)."""
+    try:
+        return nbformat.read(course.release / assignment / f"{name}.ipynb", as_version=4)
+    except (OSError, ValueError):
+        return nbformat.v4.new_notebook()
+
+
+def _answer_cells(nb: NotebookNode) -> int:
+    return sum(1 for c in nb.cells if c.cell_type == "code"
+               and c.metadata.get("nbgrader", {}).get("solution"))
 
 
 @dataclass
@@ -130,6 +166,10 @@ def grade_assignment(
     if settings.cell_timeout is not None:
         config.Execute.timeout = settings.cell_timeout
     instructor_files = _instructor_files(course, assignment)
+    releases = {name: _released(course, assignment, name) for name in names}
+    released = {name: released_checksums(nb) for name, nb in releases.items()}
+    budgets = {name: budget_for(settings, config, _answer_cells(releases[name]))
+               for name in names}
     recorder = Recorder(course, assignment, config)
     outcomes: list[Outcome] = []
     in_flight: dict[str, _InFlight] = {}
@@ -152,12 +192,23 @@ def grade_assignment(
                     state.outcome.reasons.append(f"{name}.ipynb was not submitted (scored 0)")
                     recorder.save(submission, name, None)
                     continue
+                try:
+                    data = path.read_bytes()
+                except OSError as error:
+                    state.outcome.degrade(FAILED, f"{name}.ipynb: cannot be read ({error}) "
+                                                  "(scored 0)")
+                    recorder.save(submission, name, None)
+                    continue
                 state.pending += 1
+                # Everything the worker needs travels with the job: no course directory,
+                # no gradebook of the course (it may be on another machine).
                 yield (submission.student, name), {
-                    "path": str(path),
-                    "resources": recorder.resources(submission, name),
+                    "name": name,
+                    "notebook": data,
+                    "resources": {**recorder.resources(submission, name), "db_url": cells_url},
                     "files": instructor_files,
-                    "cell_timeout": settings.cell_timeout,
+                    "released": released[name],
+                    "budget": asdict(budgets[name]),
                 }
             state.dispatched = True
             if state.pending == 0:
@@ -167,6 +218,7 @@ def grade_assignment(
         student, name = key
         state = in_flight[student]
         state.outcome.messages.extend(f"{name}.ipynb: {m}" for m in result.get("messages", []))
+        state.outcome.events.extend(f"{name}.ipynb: {e}" for e in result.get("events", []))
         if "timing" in result:
             state.outcome.timing[name] = result["timing"]
         if "sandbox" in result:
@@ -192,12 +244,15 @@ def grade_assignment(
         if state.pending == 0 and state.dispatched:
             finish(state)
 
-    with recorder, tempfile.TemporaryDirectory(prefix="grader-zip-") as scratch:
-        found = resolve_submissions(course, assignment, submissions, Path(scratch))
+    with recorder, tempfile.TemporaryDirectory(prefix="grader-run-") as scratch:
+        cells_url = copy_assignment(course.db_url, assignment, Path(scratch, "cells.db"))
+        found = resolve_submissions(course, assignment, submissions, Path(scratch, "zip"))
         if on_start:
             on_start(len(found))
-        scheduler = Scheduler(str(course.root), settings.limits, settings.workers,
-                              deadline=settings.deadline,
+        # The worker keeps each notebook to its budget; this only catches a stuck worker.
+        deadline = max(b.notebook_timeout for b in budgets.values()) + 120.0
+        scheduler = Scheduler(config, settings.limits, settings.workers,
+                              deadline=deadline,
                               preload=list(config.Grading.get("preload", [])),
                               sandbox=settings.sandbox)
         scheduler.run(jobs(found), on_result)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 
@@ -32,28 +33,37 @@ SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"
 
 @dataclass(frozen=True)
 class Plan:
-    """What one kernel may see, and whom it runs as.
+    """What one kernel may see and write, and whom it runs as.
 
     Attributes
     ----------
     workdir : str
-        The kernel's own working directory (visible and writable).
+        The kernel's working directory. Its files (the instructor's data) are copied into
+        the kernel's own disk, where the kernel finds them at the same path.
     keep : list of str
         Directories that stay visible besides the system ones (the interpreter, the
         environment).
     uid : int
         User (and group) id the kernel runs as once isolated.
+    disk_mb : int
+        Size of the one file system that holds everything the kernel can write: its working
+        directory, ``/tmp`` and ``/dev/shm``.
     """
 
     workdir: str
     keep: list[str] = field(default_factory=list)
     uid: int = 65534
+    disk_mb: int = 256
 
 
-def plan_for(workdir: str, uid: int) -> Plan:
+def plan_for(workdir: str, uid: int, disk_mb: int = 256) -> Plan:
     """Show the kernel the interpreter, its environment and ``workdir``, nothing else."""
     keep = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    return Plan(workdir=os.path.realpath(workdir), keep=sorted(keep), uid=uid)
+    return Plan(workdir=os.path.realpath(workdir), keep=sorted(keep), uid=uid, disk_mb=disk_mb)
+
+
+#: Where a sandboxed kernel's disk is mounted, inside its own root.
+DISK = "/.disk"
 
 
 def _libc() -> ctypes.CDLL:
@@ -89,16 +99,43 @@ def isolate(plan: Plan) -> str:  # pragma: no cover - runs in the forked kernel 
                      b"mode=0755,size=1m"), "new root")
     for path in SYSTEM:
         _show(libc, root, path)
-    _tmpfs(libc, root + "/tmp", b"mode=1777,size=64m")
-    _tmpfs(libc, root + "/dev/shm", b"mode=1777,size=64m")
-    for path in (*plan.keep, plan.workdir):
+    # One file system of a fixed size holds all the kernel can write: a cell that fills it
+    # gets "No space left on device", and the machine's own disk is never touched.
+    disk = root + DISK
+    _tmpfs(libc, disk, f"mode=0755,size={plan.disk_mb}m".encode())
+    places = {"tmp": "/tmp", "shm": "/dev/shm", "work": plan.workdir}
+    for name, target in places.items():
+        os.makedirs(f"{disk}/{name}")
+        os.chown(f"{disk}/{name}", plan.uid, plan.uid)
+        os.makedirs(root + target, exist_ok=True)
+        _call(libc.mount(f"{disk}/{name}".encode(), (root + target).encode(), None, MS_BIND,
+                         None), f"place {target}")
+    os.chmod(f"{disk}/tmp", 0o1777)
+    os.chmod(f"{disk}/shm", 0o1777)
+    for path in plan.keep:
         _show(libc, root, path)
+    _copy_files(plan.workdir, f"{disk}/work", plan.uid)
     os.chroot(root)
     os.chdir(plan.workdir)
     os.setgroups([])
     os.setgid(plan.uid)
     os.setuid(plan.uid)
     return "isolated"
+
+
+def _copy_files(source: str, target: str, uid: int) -> None:
+    """Copy the instructor's files the worker put in ``source`` onto the kernel's disk."""
+    for entry in os.scandir(source):
+        if entry.name == ".root":
+            continue
+        destination = os.path.join(target, entry.name)
+        if entry.is_dir(follow_symlinks=False):
+            shutil.copytree(entry.path, destination, symlinks=True)
+        else:
+            shutil.copy2(entry.path, destination, follow_symlinks=False)
+    for folder, dirs, files in os.walk(target):
+        for name in (*dirs, *files):
+            os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)
 
 
 def _show(libc: ctypes.CDLL, root: str, path: str) -> None:

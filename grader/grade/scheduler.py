@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+from traitlets.config import Config
+
 from grader.grade import template
 from grader.grade.kernel import Limits
 from grader.grade.worker import worker_main
@@ -67,8 +69,8 @@ class Scheduler:
 
     Parameters
     ----------
-    course_root : str
-        The course directory (workers load its nbgrader configuration).
+    config : Config
+        The course's nbgrader configuration (for the workers).
     limits : Limits
         Resource limits for every grading kernel.
     workers : int
@@ -85,7 +87,7 @@ class Scheduler:
 
     def __init__(
         self,
-        course_root: str,
+        config: Config,
         limits: Limits,
         workers: int,
         prestart: int | None = None,
@@ -95,7 +97,7 @@ class Scheduler:
     ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
-        self.course_root = course_root
+        self.config = config
         self.limits = limits
         self.workers = workers
         self.prestart = 1 if prestart is None else max(0, prestart)
@@ -107,7 +109,7 @@ class Scheduler:
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=worker_main,
-            args=(child, self.course_root, self.limits, self.sandbox),
+            args=(child, self.config, self.limits, self.sandbox),
             daemon=True,
         )
         process.start()

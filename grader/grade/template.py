@@ -19,11 +19,11 @@ from multiprocessing import forkserver
 # string format that no notebook schema uses. Marked absent, jsonschema skips that format.
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
-# The grading pipeline, and what an IPython kernel imports while it starts (its debugger,
-# pdb, history). Never the reference solutions or hidden tests: kernels inherit all of this.
-PRELOAD = ["grader.grade.template", "grader.grade.worker", "ipykernel.kernelapp",
-           "ipykernel.ipkernel", "ipykernel.debugger", "ipykernel.kernelspec",
-           "IPython.core.history", "pdb", "pydoc", "numpy"]
+# The grading pipeline and the kernel's shell with what it imports while it starts (IPython,
+# pdb, history, the inline figures of matplotlib). Never the reference solutions or hidden
+# tests: kernels inherit all of this.
+PRELOAD = ["grader.grade.template", "grader.grade.worker", "grader.grade.shell",
+           "IPython.core.history", "IPython.core.inputtransformer2", "pdb", "pydoc", "numpy"]
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 

@@ -11,19 +11,15 @@ score: its outputs are rewritten so that nbgrader's ``determine_grade`` reads ex
 from __future__ import annotations
 
 import builtins
-import os
-import signal
 import textwrap
 from dataclasses import dataclass
-from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade, is_solution
 
 from grader.checks import Review
-from grader.grade.bridge import BridgeError, KernelBridge, StudentNamespace
+from grader.grade.bridge import Bridge, BridgeError, StudentNamespace
 
 HELD = "HeldForReview"
 
@@ -60,19 +56,23 @@ def split_hidden(nb: NotebookNode) -> dict[int, str]:
     return hidden
 
 
-def judge(code: str, bridge: KernelBridge) -> Verdict:
+def judge(code: str, bridge: Bridge) -> Verdict:
     """Run one hidden test here, with the student's names resolved in the kernel."""
     names = StudentNamespace(bridge)
+    faults = set(bridge.faults)
     try:
         exec(compile(code, "<hidden test>", "exec"),  # noqa: S102 - instructor's own code
              {"__builtins__": builtins, "__name__": "__hidden__"}, names)
     except Review as error:
         return Verdict(False, HELD, str(error), held=True)
     except BridgeError as error:
-        return Verdict(False, "GradingError", str(error))
+        return Verdict(False, error.ename, str(error))
     except NameError as error:
         return Verdict(False, "NameError", str(error))
     except Exception as error:  # an AssertionError with the test's message, most often
+        new = [bridge.faults[name] for name in bridge.faults if name not in faults]
+        if new:  # the test's helpers wrapped it: say what happened to the function
+            return Verdict(False, new[0].ename, str(new[0]))
         return Verdict(False, type(error).__name__, str(error))
     return Verdict(True)
 
@@ -97,47 +97,3 @@ def apply_verdict(cell: NotebookNode, verdict: Verdict) -> None:
             "error", ename=verdict.ename, evalue=verdict.evalue,
             traceback=[f"{verdict.ename}: {verdict.evalue}"]))
     cell.outputs = kept
-
-
-class TrustedExecute(Execute):
-    """nbgrader's ``Execute``, judging each test cell's hidden part right after the cell runs.
-
-    Judging as the notebook goes keeps nbgrader's semantics (a test sees the notebook's state
-    at that point) and keeps the verdicts of the cells that ran if the kernel dies later.
-    """
-
-    def __init__(self, hidden: dict[int, str], call_timeout: float, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.hidden = hidden
-        self.call_timeout = call_timeout
-        self.verdicts: dict[int, Verdict] = {}
-        self._bridge: KernelBridge | None = None
-
-    def on_cell_executed(self, **kwargs: Any) -> None:
-        super().on_cell_executed(**kwargs)
-        index = kwargs["cell_index"]
-        if index not in self.hidden:
-            return
-        if self._bridge is None:
-            workdir = self.resources["metadata"]["path"]
-            self._bridge = KernelBridge(self.km.get_connection_info(),
-                                        os.path.join(workdir, ".grader-bridge"),
-                                        self.call_timeout, self._interrupt)
-        try:
-            self.verdicts[index] = judge(self.hidden[index], self._bridge)
-        finally:
-            self._bridge.end()
-
-    def _interrupt(self) -> None:
-        # A signal, not the kernel manager's coroutine: this runs inside nbclient's event loop.
-        pid = getattr(self.km.provisioner, "pid", None)
-        if pid:
-            try:
-                os.killpg(pid, signal.SIGINT)
-            except OSError:
-                os.kill(pid, signal.SIGINT)
-
-    def close_bridge(self) -> None:
-        if self._bridge is not None:
-            self._bridge.close()
-            self._bridge = None

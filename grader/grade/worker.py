@@ -1,9 +1,11 @@
-"""Prepare and execute one submitted notebook in a fresh, isolated kernel (a child process).
+"""Prepare and execute submitted notebooks, each in fresh, isolated kernels.
 
-A worker process is started ahead of need: it forks its kernel at once, so the kernel boots
-while other submissions are still being executed, then waits for one job, sanitizes and
-executes it — the hidden tests judged here, not in the kernel — sends back the executed
-notebook as JSON and exits. The kernel never outlives its worker.
+A worker process is started ahead of need. First thing, while it is still single-threaded
+and before it imports the hidden tests, it forks its kernel factory (:mod:`grader.grade.zygote`)
+and asks it for a kernel, so that the kernel boots while the worker waits for a job. For each
+job it reads and sanitizes the notebook, executes it (:mod:`grader.grade.execute`: the hidden
+tests are judged here, not in the kernel), sends back the executed notebook as JSON, and asks
+for the next job's kernel before it answers. No kernel outlives its notebook.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ import gc
 import importlib
 import os
 import pkgutil
+import resource
 import shutil
-import subprocess
 import tempfile
 import time
 from multiprocessing.connection import Connection
@@ -23,27 +25,24 @@ from typing import Any
 import nbformat
 import sqlalchemy.dialects.sqlite
 import sqlalchemy.orm
-from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbformat import NotebookNode
 from nbgrader.preprocessors import IgnorePattern, LimitOutput
 from traitlets.config import Config
 
-from grader.grade.kernel import LimitedKernelManager, Limits, kernel_env
+from grader.grade.execute import KERNEL_DIED, Budget, NotebookRun
+from grader.grade.kernel import Kernel, Limits, kernel_env
 from grader.grade.sandbox import plan_for
-from grader.grade.sanitize import DamagedNotebook, read_notebook, sanitize
+from grader.grade.sanitize import DamagedNotebook, parse_notebook, sanitize
 from grader.grade.suspicious import suspicious
-from grader.grade.verdict import TrustedExecute, apply_verdict, split_hidden
-from grader.grade.zygote import ForkedKernel
-
-KERNEL_DIED = "KernelDied"
+from grader.grade.zygote import KernelFactory, become_subreaper
 
 # Work every worker would otherwise repeat, done here, at import, once in the forkserver that
 # preloads this module: nbformat compiles its JSON-schema validator on first use, SQLAlchemy
 # loads the SQLite dialect and builds nbgrader's table mappings on the first gradebook opened.
 nbformat.validate(nbformat.v4.new_notebook())
 sqlalchemy.orm.configure_mappers()
+assert sqlalchemy.dialects.sqlite
 
 
 def mark_unexecuted(nb: NotebookNode, reason: str) -> int:
@@ -64,36 +63,12 @@ def mark_unexecuted(nb: NotebookNode, reason: str) -> int:
     return marked
 
 
-def execute(nb: NotebookNode, km: LimitedKernelManager, workdir: str,
-            config: Config, held: dict[str, str] | None = None) -> str | None:
-    """Run ``nb`` in the started kernel ``km``, judging its tests here; return why it stopped.
-
-    The hidden part of each test cell is cut out before the kernel sees the notebook and run
-    in this process against the student's objects (:mod:`grader.grade.verdict`). Items whose
-    verdict is held for review are added to ``held`` (grade id: reason).
-    """
-    hidden = split_hidden(nb)
-    resources: dict[str, Any] = {"metadata": {"path": workdir}}
-    runner = TrustedExecute(hidden, call_timeout=float(config.Execute.get("timeout", 60)),
-                            config=config)
-    reason = None
-    try:
-        runner.preprocess(nb, resources, km=km)
-    except DeadKernelError as error:
-        reason = f"the kernel died while executing the notebook ({error or 'no reply'})"
-    except Exception as error:  # nbclient raises several kinds; none may stop the batch
-        reason = f"execution stopped: {type(error).__name__}: {error}"
-    finally:
-        runner.close_bridge()
-    for index, verdict in runner.verdicts.items():
-        apply_verdict(nb.cells[index], verdict)
-        if verdict.held and held is not None:
-            held[nb.cells[index].metadata["nbgrader"]["grade_id"]] = verdict.evalue
-    if reason:
-        mark_unexecuted(nb, reason)
+def finish(nb: NotebookNode, config: Config) -> NotebookNode:
+    """nbgrader's steps after execution: ignored patterns, metadata, output length."""
+    resources: dict[str, Any] = {}
     for step in (IgnorePattern, ClearMetadataPreprocessor, LimitOutput):
         nb, resources = step(config=config)(nb, resources)
-    return reason
+    return nb
 
 
 # Kernels run as user ids of their own, from this range (no account needed for a user id).
@@ -132,121 +107,146 @@ def kernel_arguments(config: Config) -> list[str]:
     return arguments
 
 
-def _cpu_seconds(pid: int | None) -> float:
-    """CPU time used so far by process ``pid`` (Linux ``/proc``; 0 elsewhere)."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, TypeError):
-        return 0.0
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
-# Jobs one worker takes before it retires; each gets a kernel of its own (see worker_main).
-JOBS_PER_WORKER = 8
+# Jobs one worker takes before it retires (its own memory is then returned, all at once).
+JOBS_PER_WORKER = 32
 
 
-def worker_main(conn: Connection, course_root: str, limits: Limits,
+class Kernels:
+    """Fresh kernels for the jobs of one worker, each in a working directory of its own."""
+
+    def __init__(self, factory: KernelFactory, limits: Limits, sandbox: bool) -> None:
+        self.factory = factory
+        self.limits = limits
+        self.sandbox = sandbox
+        self.files: dict[str, bytes] = {}
+        self._dirs: list[str] = []
+        self._count = 0
+
+    def new(self) -> Kernel:
+        """A kernel booting in a new directory holding the instructor's files."""
+        workdir = tempfile.mkdtemp(prefix="grader-run-")
+        self._dirs.append(workdir)
+        for name, data in self.files.items():
+            target = Path(workdir, name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        env = kernel_env()
+        plan = None
+        if self.sandbox:
+            # A user id no other kernel running now has: this worker's block, the next one.
+            self._count += 1
+            uid = KERNEL_UIDS + (os.getpid() % 9000) * 100 + self._count % 100
+            plan = plan_for(workdir, uid=uid, disk_mb=self.limits.disk_mb)
+            env["HOME"] = plan.workdir  # where matplotlib and friends may write
+        return Kernel(self.factory, self.limits, workdir, env, plan)
+
+    def clean(self, keep: int = 0) -> None:
+        """Remove the directories of all but the last ``keep`` kernels."""
+        done, self._dirs = self._dirs[:len(self._dirs) - keep], self._dirs[len(self._dirs) - keep:]
+        for workdir in done:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def worker_main(conn: Connection, config: Config, limits: Limits,
                 sandbox: bool = True, jobs: int = JOBS_PER_WORKER) -> None:
     """Body of a worker process: grade up to ``jobs`` notebooks from ``conn``, one at a time.
 
-    A job names a submitted notebook; the worker reads and sanitizes it (nbgrader's steps only
-    read the gradebook, so workers do this in parallel) and executes it. The answer is the
-    executed notebook as JSON, or why there is none, and whether the worker takes another job.
+    A job holds a submitted notebook and what grading it needs (a copy of the gradebook's
+    cells, the instructor's files, the budget): the worker needs no course directory. It
+    sanitizes the notebook and executes it. The answer is the executed notebook as JSON, or
+    why there is none, and whether the worker takes another job.
 
-    Every notebook gets a fresh kernel, forked (see :mod:`grader.grade.zygote`) before this
-    process starts any thread or imports the hidden tests: so all of them are forked at once,
-    first thing, and each waits for its turn. With ``sandbox`` each is isolated
-    (:mod:`grader.grade.sandbox`). The worker's own start-up is paid once for ``jobs``.
+    Parameters
+    ----------
+    conn : Connection
+        Jobs come in, answers go out.
+    config : Config
+        The course's nbgrader configuration.
+    limits : Limits
+        Resource limits of every kernel.
+    sandbox : bool
+        Isolate every kernel.
+    jobs : int
+        Jobs to take before retiring.
     """
     os.setpgrp()  # the parent can end this worker and its kernels together
     # The modules inherited from the template are shared copy-on-write; a garbage collection
     # that walked them would write to every page and copy it. Frozen objects are not walked.
     gc.freeze()
-    kernels = [ForkedKernel() for _ in range(max(1, jobs))]
+    become_subreaper()  # kernels are forked twice: they become this process's children
+    factory = None
     try:
-        from grader.course import Course
-
-        config = Course(Path(course_root)).config()
+        factory = KernelFactory(kernel_arguments(config))
+        kernels = Kernels(factory, limits, sandbox)
         _import_hidden_tests()
-        for index, forked in enumerate(kernels):
-            more = index < len(kernels) - 1
-            if not _grade_one(conn, forked, config, limits, sandbox, more):
+        booting = kernels.new()
+        for index in range(max(1, jobs)):
+            started, cpu = time.perf_counter(), _cpu_seconds()
+            job = conn.recv()
+            if job is None:  # the run ended before this worker was needed again
+                break
+            more = index < jobs - 1
+            try:
+                answer = _run_job(job, booting, kernels, config, started, cpu)
+            except Exception as error:  # reported to the parent, which records it as failed
+                answer, more = {"notebook": None,
+                                "reason": f"grading worker failed: {error!r}"}, False
+            # Before answering: once the scheduler hears back, nothing of this student runs.
+            kernels.clean()
+            if more:
+                booting = kernels.new()
+            conn.send({**answer, "more": more})
+            if not more:
                 break
     except (EOFError, OSError):  # the scheduler is gone
         pass
     finally:
-        for forked in kernels:
-            if forked.poll() is None:
-                forked.cancel()
+        if factory is not None:
+            factory.close()
         conn.close()
 
 
-def _grade_one(conn: Connection, forked: ForkedKernel, config: Config, limits: Limits,
-               sandbox: bool, more: bool) -> bool:
-    """Boot ``forked`` as a kernel, take one job, answer it; False when there was no job."""
-    workdir = tempfile.mkdtemp(prefix="grader-run-")
-    km = LimitedKernelManager(kernel_name="python3")
-    km.forked, km.limits = forked, limits
-    if sandbox:
-        # Unix sockets in the working directory: the sandboxed kernel has no network at all.
-        km.transport, km.ip = "ipc", os.path.join(workdir, "kernel")
-        km.connection_file = os.path.join(workdir, ".kernel.json")
-        km.sandbox = plan_for(workdir, uid=KERNEL_UIDS + forked.pid % KERNEL_UIDS)
-    started, cpu_before = time.perf_counter(), _cpu_seconds(os.getpid())
-    try:
-        run_sync(km.start_kernel)(
-            extra_arguments=kernel_arguments(config),
-            cwd=workdir,
-            env=kernel_env(),
-            # The kernel's own log lines are not the student's output.
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        job = conn.recv()
-        if job is None:  # the run ended before this worker was needed again
-            return False
-        answer = _run_job(job, km, workdir, config, started, cpu_before)
-    except (EOFError, OSError):
-        raise
-    except Exception as error:  # reported to the parent, which records the submission as failed
-        answer, more = {"notebook": None, "reason": f"grading worker failed: {error!r}"}, False
-    finally:
-        # Before answering: once the scheduler hears back, nothing of this student may run.
-        try:
-            run_sync(km.shutdown_kernel)(now=True)
-        except Exception:
-            pass
-        if forked.poll() is None and not km.has_kernel:
-            forked.cancel()
-        shutil.rmtree(workdir, ignore_errors=True)
-    conn.send({**answer, "more": more})
-    return more
-
-
-def _run_job(job: dict[str, Any], km: LimitedKernelManager, workdir: str, config: Config,
+def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Config,
              started: float, cpu_before: float) -> dict[str, Any]:
-    """Sanitize and execute the notebook ``job`` names in the started kernel ``km``."""
-    if job.get("cell_timeout"):  # the same for every job of a run
-        config.Execute.timeout = job["cell_timeout"]
-    for name, data in job.get("files", {}).items():
-        target = Path(workdir, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+    """Sanitize and execute the notebook ``job`` names, starting in kernel ``first``."""
+    kernels.files = job.get("files", {})
+    given = [first]
+
+    def new_kernel() -> Kernel:
+        return given.pop() if given else kernels.new()
+
     try:
-        prepared = sanitize(read_notebook(Path(job["path"])), job["resources"], config)
-    except DamagedNotebook as error:
-        return {"notebook": None, "damaged": str(error)}
-    nb = prepared.notebook
-    flags = suspicious(nb, prepared.messages)
-    began = time.perf_counter()
-    held: dict[str, str] = {}
-    reason = execute(nb, km, workdir, config, held)
-    timing: dict[str, Any] = {
-        "boot": round(began - started, 3),
-        "execute": round(time.perf_counter() - began, 3),
-        "worker_cpu": round(_cpu_seconds(os.getpid()) - cpu_before, 3),
-        "kernel_cpu": round(_cpu_seconds(km.provisioner.pid if km.has_kernel else None), 3),
-    }
-    return {"notebook": nbformat.writes(nb), "reason": reason, "messages": prepared.messages,
-            "timing": timing, "sandbox": km.sandbox_status, "suspicious": flags, "held": held}
+        began = time.perf_counter()
+        try:
+            prepared = sanitize(parse_notebook(job["notebook"], f"{job['name']}.ipynb"),
+                                job["resources"], config, job.get("released"))
+        except DamagedNotebook as error:
+            return {"notebook": None, "damaged": str(error)}
+        sanitized = time.perf_counter()
+        nb = prepared.notebook
+        flags = suspicious(nb, prepared.messages)
+        run = NotebookRun(nb, new_kernel, Budget(**job["budget"]))
+        reason = run.run()
+        held = {nb.cells[i].metadata["nbgrader"]["grade_id"]: v.evalue
+                for i, v in run.verdicts.items() if v.held}
+        nb = finish(nb, config)
+        timing: dict[str, Any] = {
+            "wait": round(began - started, 3),
+            "sanitize": round(sanitized - began, 3),
+            **{k: round(v, 3) for k, v in run.timing.items()},
+            "execute": round(time.perf_counter() - sanitized, 3),
+            "worker_cpu": round(_cpu_seconds() - cpu_before, 3),
+            "kernel_cpu": round(sum(k.cpu for k in run.kernels), 3),
+        }
+        sandbox = run.kernels[0].sandbox_status if run.kernels else "not isolated: not started"
+        return {"notebook": nbformat.writes(nb), "reason": reason, "messages": prepared.messages,
+                "events": run.events, "timing": timing, "sandbox": sandbox,
+                "suspicious": flags, "held": held}
+    finally:
+        for kernel in given:  # not needed (a damaged notebook): it must not wait forever
+            kernel.close()

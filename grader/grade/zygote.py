@@ -1,126 +1,75 @@
-"""Fresh kernels without the import bill: fork them from a warm template process.
+"""Fresh kernels on demand, forked from a clean, warm process.
 
-Starting a Python kernel costs about a second of CPU, mostly imports (ipykernel, NumPy,
-scikit-learn), paid again for every submission. The grading workers are forked from a
-forkserver that has imported those modules once; each worker, while it is still
-single-threaded, forks one child that waits for its launch order. When jupyter_client launches
-the kernel, the order is sent and the child becomes the kernel with the modules already in
-memory: still a fresh process per submission (nothing another submission ran is in it), but
-one that boots in a fraction of the time.
+Starting a Python kernel costs about a second of CPU, mostly imports, paid again for every
+submission. Each grading worker forks a *factory* first thing, while it is still
+single-threaded and before it imports the hidden tests or the reference solutions: the
+factory holds the modules the template preloaded and an IPython shell already configured,
+and nothing of the grader's secrets. Whenever the worker needs a kernel (one per submission,
+one more after a kernel died, a clean one to measure a function), the factory forks: the
+child applies its sandbox and limits and becomes the kernel (:mod:`grader.grade.shell`), a
+fresh process that has run nothing of anyone else's, booted in milliseconds.
+
+The child is forked twice, so that the worker — a child subreaper — becomes its parent: the
+worker can wait for it, read how it ended and leave no zombie behind.
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import json
 import os
 import resource
-import select
 import signal
+import socket
 import sys
-import time
 from typing import Any
 
-from grader.grade.kernel import Limits
 from grader.grade.sandbox import Plan, isolate
 
-_LAUNCHER = "ipykernel_launcher"
+PR_SET_CHILD_SUBREAPER = 36
 
 
-class ForkedKernel:
-    """A forked child waiting to become a kernel; a ``subprocess.Popen`` look-alike.
+def become_subreaper() -> bool:
+    """Make orphaned descendants of this process its children (Linux); True if it worked."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
-    Create it before the process starts any thread: a fork copies only the calling thread, and
-    locks held by others would stay locked forever in the child.
+
+class KernelFactory:
+    """A forked process that forks kernels when asked; create it before any thread starts.
+
+    Parameters
+    ----------
+    arguments : list of str
+        The kernels' command-line options (``Execute.extra_arguments`` and the defaults).
     """
 
-    stdin = stdout = stderr = None
-
-    def __init__(self) -> None:
-        orders_in, orders_out = os.pipe()
-        reports_in, reports_out = os.pipe()
+    def __init__(self, arguments: list[str]) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child never returns
-            os.close(orders_out)
-            os.close(reports_in)
-            _become_kernel(orders_in, reports_out)
-        os.close(orders_in)
-        os.close(reports_out)
+        if pid == 0:  # pragma: no cover - the factory never returns
+            ours.close()
+            _factory(theirs, arguments)
+        theirs.close()
         self.pid = pid
-        self.returncode: int | None = None
-        self._orders = orders_out
-        self._reports = reports_in
+        self._socket = ours
 
-    def launch(self, cmd: list[str], cwd: str, env: dict[str, str], limits: Limits,
-               sandbox: Plan | None = None) -> str:
-        """Tell the child to run ``cmd`` (an ipykernel command line, or any other kernel).
+    def order(self, order: dict[str, Any], fds: list[int]) -> None:
+        """Ask for a kernel that gets ``fds`` (its ends of the pipes) and obeys ``order``."""
+        socket.send_fds(self._socket, [json.dumps(order).encode()], fds)
 
-        Returns how the child is isolated: ``"isolated"``, or ``"not isolated: why"``.
-        """
-        order = json.dumps({"cmd": cmd, "cwd": cwd, "env": env, "limits": limits.__dict__,
-                            "sandbox": sandbox.__dict__ if sandbox else None})
-        with os.fdopen(self._orders, "w") as pipe:
-            pipe.write(order)
-        ready, _, _ = select.select([self._reports], [], [], 30)
-        status = os.read(self._reports, 4096).decode() if ready else ""
-        os.close(self._reports)
-        return status or "not isolated: the kernel did not report"
-
-    def cancel(self) -> None:
-        """Let an unused child exit."""
+    def close(self) -> None:
+        """Let the factory exit, and wait for it."""
+        self._socket.close()
         try:
-            os.close(self._orders)
-        except OSError:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
             pass
-        self.wait()
-
-    # -- the Popen interface jupyter_client's LocalProvisioner uses --
-    def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                self.returncode = 0
-                return 0
-            if pid:
-                self.returncode = os.waitstatus_to_exitcode(status)
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int | None:
-        end = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
-            if end is not None and time.monotonic() > end:
-                return None
-            time.sleep(0.02)
-        return self.returncode
-
-    def send_signal(self, signum: int) -> None:
-        if self.poll() is None:
-            os.kill(self.pid, signum)
-
-    def kill(self) -> None:
-        self.send_signal(signal.SIGKILL)
-
-    def terminate(self) -> None:
-        self.send_signal(signal.SIGTERM)
-
-
-def _owned(workdir: str) -> list[str]:
-    """Files the worker already put in the working directory (connection file, data)."""
-    return [os.path.join(root, name) for root, dirs, files in os.walk(workdir)
-            for name in (*dirs, *files)]
-
-
-def _apply_limits(limits: dict[str, Any]) -> None:
-    mib = 2**20
-    for name, value in (
-        (resource.RLIMIT_AS, limits["memory_mb"] * mib),
-        (resource.RLIMIT_CPU, limits["cpu_seconds"]),
-        (resource.RLIMIT_FSIZE, limits["file_mb"] * mib),
-        (resource.RLIMIT_NOFILE, limits["open_files"]),
-        # counts this user's processes: effective once the kernel no longer runs as root
-        (resource.RLIMIT_NPROC, limits["processes"]),
-    ):
-        resource.setrlimit(name, (value, value))
 
 
 def _close_inherited(keep: tuple[int, ...]) -> None:
@@ -136,44 +85,76 @@ def _close_inherited(keep: tuple[int, ...]) -> None:
     os.closerange(low, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
 
 
-def _become_kernel(orders: int, reports: int) -> None:  # pragma: no cover - forked child
+def _factory(sock: socket.socket, arguments: list[str]) -> None:  # pragma: no cover - forked
     code = 1
     try:
-        _close_inherited((orders, reports))
-        with os.fdopen(orders) as pipe:
-            text = pipe.read()
-        if not text:  # the worker ended without needing a kernel
-            os._exit(0)
-        order = json.loads(text)
+        _close_inherited((sock.fileno(),))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        from grader.grade.shell import GradingShell, shell_config
+
+        config, lines = shell_config(arguments)
+        shell = GradingShell.instance(config=config)
+        for line in lines:
+            shell.run_cell(line, store_history=False, silent=True)
+        # Kernels share these pages copy-on-write; a collection walking them would copy them.
+        gc.freeze()
+        while True:
+            message, fds, _, _ = socket.recv_fds(sock, 1 << 20, 8)
+            if not message:
+                break
+            child = os.fork()
+            if child == 0:
+                sock.close()
+                if os.fork() == 0:
+                    _kernel(json.loads(message), fds, shell)
+                os._exit(0)
+            for fd in fds:
+                os.close(fd)
+            os.waitpid(child, 0)
+        code = 0
+    finally:
+        os._exit(code)
+
+
+def _apply_limits(limits: dict[str, Any]) -> None:
+    mib = 2**20
+    for name, value in (
+        (resource.RLIMIT_AS, limits["memory_mb"] * mib),
+        (resource.RLIMIT_CPU, limits["cpu_seconds"]),
+        (resource.RLIMIT_FSIZE, limits["file_mb"] * mib),
+        (resource.RLIMIT_NOFILE, limits["open_files"]),
+        # counts this user's processes: effective once the kernel no longer runs as root
+        (resource.RLIMIT_NPROC, limits["processes"]),
+    ):
+        resource.setrlimit(name, (value, value))
+
+
+def _kernel(order: dict[str, Any], fds: list[int], shell: Any) -> None:  # pragma: no cover
+    """Become a kernel: isolate, limit, connect the shell to the pipes, serve."""
+    from grader.grade import shell as kernel_side
+
+    code = 1
+    try:
+        to_kernel, to_worker, out, err = fds
+        _close_inherited(tuple(fds))
         os.setsid()  # a process group of its own, so interrupts and kills reach only it
         # The grading code this process inherited is no business of the student's.
         for name in [m for m in sys.modules if m == "grader" or m.startswith("grader.")]:
             del sys.modules[name]
         status = "not isolated: disabled"
-        if order["sandbox"] and os.geteuid() != 0:
-            status = "not isolated: the grader does not run as root"
-        elif order["sandbox"]:
-            plan = Plan(**order["sandbox"])
-            for path in (plan.workdir, *_owned(plan.workdir)):
-                os.chown(path, plan.uid, plan.uid)
-            status = isolate(plan)
-        os.write(reports, status.encode())
-        os.close(reports)
+        if order["sandbox"]:
+            status = isolate(Plan(**order["sandbox"]))
         os.chdir(order["cwd"])
         null = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(null, fd)
+        for source, target in ((null, 0), (out, 1), (err, 2)):
+            os.dup2(source, target)
+            os.close(source)
         os.environ.clear()
         os.environ.update(order["env"])
         _apply_limits(order["limits"])
-        cmd = order["cmd"]
-        if _LAUNCHER not in cmd:
-            os.execvpe(cmd[0], cmd, order["env"])
-        argv = cmd[cmd.index(_LAUNCHER) + 1:]
-        sys.argv = [_LAUNCHER, *argv]
-        from ipykernel import kernelapp
-
-        kernelapp.launch_new_instance(argv=argv)
+        kernel_side.start(shell, to_kernel, to_worker)
+        shell.send({"op": "ready", "pid": os.getpid(), "sandbox": status})
+        kernel_side.serve(shell, to_kernel)
         code = 0
     finally:
         os._exit(code)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,9 @@ class Report:
         The pairs of items most often failed together.
     flags : DataFrame
         Flagged submissions (see :func:`grader.report.flags.flag_table`).
+    similarity : dict
+        Per assignment, the shared code of its graded notebooks (a
+        :class:`grader.similarity.Similarity`) or why there is none; empty unless asked for.
     """
 
     course_id: str | None
@@ -76,6 +80,7 @@ class Report:
     cofailure_corr: dict[str, pd.DataFrame] = field(default_factory=dict)
     cofailure_pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
     flags: pd.DataFrame = field(default_factory=pd.DataFrame)
+    similarity: dict[str, Any] = field(default_factory=dict)
 
     @property
     def assignment_names(self) -> list[str]:
@@ -115,9 +120,15 @@ def _without_failed_runs(scores: pd.DataFrame, submissions: pd.DataFrame) -> pd.
     return measured
 
 
+def _similarity(course_dir: Path, assignments: list[str]) -> dict[str, Any]:
+    # Imported here: only the HTML report compares notebooks.
+    from grader.report.similarity import graded_similarity
+    return graded_similarity(course_dir, assignments)
+
+
 def build_report(course_dir: str | Path = ".", assignments: Sequence[str] | None = None,
                  policy: CoursePolicy | None = None,
-                 db_path: str | Path | None = None) -> Report:
+                 db_path: str | Path | None = None, similarity: bool = False) -> Report:
     """Build the grade report of a course directory.
 
     Parameters
@@ -130,6 +141,8 @@ def build_report(course_dir: str | Path = ".", assignments: Sequence[str] | None
         Grading policy; read from ``course.toml`` in ``course_dir`` when omitted.
     db_path : str or Path, optional
         Gradebook to read instead of ``course_dir/gradebook.db``.
+    similarity : bool
+        Also compare the graded notebooks' answer code (see :mod:`grader.similarity`).
 
     Returns
     -------
@@ -169,5 +182,6 @@ def build_report(course_dir: str | Path = ".", assignments: Sequence[str] | None
                         for name in data.assignment_names},
         cofailure_pairs=cofailure_pairs(failed, graded, data.assignment_names),
         flags=flag_table(submissions, runs, data.grades),
+        similarity=_similarity(course_dir, data.assignment_names) if similarity else {},
     )
 

@@ -77,7 +77,7 @@ def write_report(out: str | Path, fmt: str = "html", course_dir: str | Path = ".
     Path
         The file written.
     """
-    report = build_report(course_dir, assignments)
+    report = build_report(course_dir, assignments, similarity=fmt == "html")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(report, fmt), encoding="utf-8")
@@ -117,7 +117,7 @@ def report_command(assignments: tuple[str, ...], fmt: str, out: Path | None,
         raise click.ClickException(f"cannot read the course policy: {error}") from error
     try:
         report = build_report(course.root, list(assignments) or None, policy=policy,
-                              db_path=db_path or course.db_path)
+                              db_path=db_path or course.db_path, similarity=fmt == "html")
     except KeyError as error:
         raise click.BadParameter(str(error.args[0]), param_hint="ASSIGNMENTS") from error
     text = render(report, fmt, width=None if out else _terminal_width())

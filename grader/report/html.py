@@ -395,18 +395,39 @@ def html_page(report: Report) -> str:
     Returns
     -------
     str
-        The HTML text: summary, assignments, course grade histogram, flags, students, item
+        The HTML text: summary, assignments, course grade histogram, flags, shared code
+        (when the report was built with ``similarity=True``), students, item
         statistics and charts, failure messages, co-failure tables and per-item scores.
     """
+    from grader.report.similarity import similarity_section
+
     if report.assignment_names:
         sections = [_assignments(report), _distribution(report), _flags(report),
-                    _students(report), _items(report), _failures(report), _cofailure(report),
-                    _item_scores(report)]
+                    similarity_section(report.similarity), _students(report), _items(report),
+                    _failures(report), _cofailure(report), _item_scores(report)]
     else:
         sections = ['<p id="empty">The gradebook has no assignments yet.</p>']
-    title = escape(f"Grade report · {report.course_id or 'course'}")
+    return page(f"Grade report · {report.course_id or 'course'}",
+                _header(report) + "".join(sections))
+
+
+def page(title: str, body: str, style: str = "") -> str:
+    """A self-contained HTML document: the report's styles and table script around ``body``.
+
+    Parameters
+    ----------
+    title : str
+        The document's title (plain text).
+    body : str
+        HTML of the page's content.
+    style : str
+        Extra CSS for the page.
+
+    Returns
+    -------
+    str
+    """
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{title}</title><style>{_STYLE}</style></head><body>"
-            + _header(report) + "".join(sections)
-            + f"<script>{_SCRIPT}</script></body></html>\n")
+            f"<title>{escape(title)}</title><style>{_STYLE}{style}</style></head><body>"
+            + body + f"<script>{_SCRIPT}</script></body></html>\n")
