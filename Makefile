@@ -1,13 +1,14 @@
 # The two commands of the README:
 #   make all    set up, release every assignment, grade the bundled example class, print the
 #               grade table, write feedback and the HTML report
-#   make test   set up and run the test suite (real notebooks, real kernels)
+#   make test   set up, install the system programs the tests need (Chromium; see
+#               tools/system-deps) and run the test suite (real notebooks, real kernels)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: all install release example test lint clean bench
+.PHONY: all install system-deps release example test lint clean bench
 
 all: example
 
@@ -19,13 +20,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Programs the tests use that pip cannot install (a real browser), from Debian's packages.
+system-deps:
+	tools/system-deps
+
 release: install
 	$(BIN)/grader release
 
 example: install
 	$(BIN)/grader example
 
-test: install
+test: install system-deps
 	$(BIN)/ruff check grader tests bench examples
 	$(BIN)/pytest
 

@@ -77,12 +77,16 @@ def _fd2_to_fd1() -> Iterator[None]:
 
 
 def _raised(name: str, exc: BaseException) -> AssertionError:
-    text = str(exc)
-    text = text if len(text) <= 300 else text[:300] + " ..."
-    hint = ""
     if isinstance(exc, NotImplementedError):
-        hint = " Replace the `raise NotImplementedError()` line with your code."
-    return AssertionError(f"{name} raised {type(exc).__name__}: {text}.{hint}")
+        return AssertionError(f"{name} raised NotImplementedError: it is not implemented yet. "
+                              "Replace the `raise NotImplementedError()` line with your code.")
+    # An exception without a message reads "f raised KeyError.", never "KeyError: ."; one
+    # relayed from the kernel as "Name: " (no text) loses its dangling colon.
+    text = str(exc).strip().rstrip(":").rstrip()
+    text = text if len(text) <= 300 else text[:300] + " ..."
+    detail = f": {text}" if text else ""
+    end = "" if text.endswith((".", "!", "?")) else "."
+    return AssertionError(f"{name} raised {type(exc).__name__}{detail}{end}")
 
 
 def call(func: Callable[..., Any], *args: Any, name: str, swallow_stdout: bool = False) -> Any:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbformat import NotebookNode
 
 from grader.course import Course
 from grader.release import release_copy
@@ -62,3 +63,24 @@ def submit(course: Course, student: str, assignment: str, nb: nbformat.NotebookN
     else:
         nbformat.write(nb, target)
     return target
+
+
+def course_holding_an_item(root: Path, reason: str, assignment: str = "cross_entropy",
+                           item: str = "test_sigmoid_values") -> tuple[Course, NotebookNode]:
+    """A released course whose hidden test of ``item`` cannot decide: it raises
+    ``grader.checks.Review(reason)``. Returns the course and its solution notebook."""
+    from grader.release import release
+
+    (root / "source").mkdir(parents=True)
+    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(REPO / "source" / assignment, root / "source" / assignment)
+    path = root / "source" / assignment / f"{assignment}.ipynb"
+    nb = nbformat.read(path, 4)
+    test = cell(nb, item)
+    hidden = f"hidden.{item.removeprefix('test_')}("
+    test.source = "\n".join(f"from grader.checks import Review\nraise Review({reason!r})"
+                            if hidden in line else line for line in test.source.splitlines())
+    nbformat.write(nb, path)
+    course = Course(root)
+    release(course, [assignment])
+    return course, nb

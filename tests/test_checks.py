@@ -70,6 +70,22 @@ def test_call_turns_exceptions_into_assertion_errors():
     with pytest.raises(AssertionError, match="raised SystemExit"):
         checks.call(sys.exit, 3, name="exit")
 
+    # No message without its text: never "raised ValueError: ." nor a dangling colon.
+    for error, expected in ((NotImplementedError(), "f raised NotImplementedError: it is not "
+                             "implemented yet. Replace the `raise NotImplementedError()` line "
+                             "with your code."),
+                            (ValueError(), "f raised ValueError."),
+                            (ValueError("  "), "f raised ValueError."),
+                            (RuntimeError("LinAlgError: "), "f raised RuntimeError: LinAlgError."),
+                            (KeyError("w"), "f raised KeyError: 'w'."),
+                            (ValueError("bad shape."), "f raised ValueError: bad shape.")):
+        def raises(error=error):
+            raise error
+
+        with pytest.raises(AssertionError) as info:
+            checks.call(raises, name="f")
+        assert str(info.value) == expected
+
     def shouts(x):
         raise ValueError(str(np.arange(10_000)))
 

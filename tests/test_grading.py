@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import zipfile
 
 import nbformat
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, cell, released_notebook, source_notebook, submit
+from conftest import (
+    cell,
+    course_holding_an_item,
+    released_notebook,
+    source_notebook,
+    submit,
+)
 
 from grader.cli import main
 from grader.course import Course
@@ -127,6 +132,27 @@ def test_unreadable_notebook_fails_with_reason_and_zero(tamper_run, student, rea
     assert outcome.score == 0
     record = json.loads((course.autograded / student / A / ".grading.json").read_text())
     assert record["status"] == FAILED and record["reasons"] == outcome.reasons
+
+
+def test_an_unreadable_notebook_is_listed_in_formgrader_with_its_reason(tamper_run) -> None:
+    # formgrader lists (and opens) only submissions with a notebook in autograded/: the
+    # unreadable one gets the released notebook under a note saying why, its scores stay 0.
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    course, outcomes = tamper_run
+    api = NbGraderAPI(coursedir=CourseDirectory(root=str(course.root)),
+                      config=course.config())
+    listed = {s["student"] for s in api.get_notebook_submissions(A, A)}
+    assert {"invalid_json", "not_a_notebook", "honest"} <= listed
+    shown = nbformat.read(course.autograded / "invalid_json" / A / f"{A}.ipynb", as_version=4)
+    note = shown.cells[0]
+    assert note.cell_type == "markdown" and "could not be read" in note.source
+    assert "not valid JSON (line 1" in note.source
+    assert [c.source for c in shown.cells[1:]] == \
+        [c.source for c in released_notebook(course, A).cells]
+    assert set(scores(course, "invalid_json").values()) == {0.0}
+    assert outcomes["invalid_json"].score == 0
 
 
 def test_regrading_is_idempotent(tamper_run) -> None:
@@ -272,21 +298,7 @@ def test_an_inconclusive_hidden_test_holds_its_item_for_review(tmp_path) -> None
     # item is pending in the gradebook, for a person to grade, and the record says why.
     from nbgrader.api import Gradebook
 
-    from grader.release import release
-
-    root = tmp_path / "course"
-    (root / "source").mkdir(parents=True)
-    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(REPO / "source" / A, root / "source" / A)
-    path = root / "source" / A / f"{A}.ipynb"
-    nb = nbformat.read(path, 4)
-    test = cell(nb, "test_sigmoid_values")
-    test.source = test.source.replace(
-        "hidden.sigmoid_values(sigmoid)",
-        "from grader.checks import Review\nraise Review('the evidence is not conclusive')")
-    nbformat.write(nb, path)
-    course = Course(root)
-    release(course, [A])
+    course, nb = course_holding_an_item(tmp_path / "course", "the evidence is not conclusive")
     submit(course, "held", A, nb)
     [outcome] = grade_assignment(course, A, settings=Settings(workers=1))
     assert scores(course, "held") == full_marks(course) | {"test_sigmoid_values": None}

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import nbformat
 from nbformat import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Comment, Grade, Gradebook, MissingEntry
@@ -72,6 +73,26 @@ def notebook_names(course: Course, assignment: str) -> list[str]:
             raise CourseError(
                 f"assignment {assignment!r} is not in the gradebook; run `grader release` first"
             ) from None
+
+
+def unreadable_stand_in(course: Course, assignment: str, notebook: str,
+                        reason: str) -> NotebookNode | None:
+    """The released notebook under a note saying why the submitted one was not graded.
+
+    formgrader lists and opens only submissions that have a notebook in ``autograded/``:
+    without one, an unreadable submission reads "0 / 36" there and never says why. The note
+    is all that is added; the scores stay the zeros the gradebook holds.
+    """
+    released = course.release / assignment / f"{notebook}.ipynb"
+    if not released.is_file():
+        return None
+    nb = nbformat.read(released, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        f"**Not graded: the submitted notebook could not be read.** {reason}\n\n"
+        "Below is the notebook as it was handed out, not the submitted work; every item "
+        "scored 0. A readable copy, submitted again, is graded as usual."))
+    nb.metadata["grader"] = {"unreadable": reason}
+    return nb
 
 
 def _save_cell(cell: NotebookNode, grades: dict, comments: dict, held: Collection[str]) -> None:

@@ -22,7 +22,14 @@ from grader.course import Course
 from grader.grade.discover import Submission, find_submissions, unpack_zip
 from grader.grade.execute import Budget
 from grader.grade.kernel import Limits
-from grader.grade.record import FAILED, PARTIAL, Outcome, Recorder, notebook_names
+from grader.grade.record import (
+    FAILED,
+    PARTIAL,
+    Outcome,
+    Recorder,
+    notebook_names,
+    unreadable_stand_in,
+)
 from grader.grade.sanitize import DamagedNotebook, read_notebook, released_checksums, sanitize
 from grader.grade.scheduler import Scheduler
 from grader.grade.snapshot import copy_assignment
@@ -221,6 +228,8 @@ def grade_assignment(
         nb, text = None, result.get("notebook")
         if result.get("damaged"):
             state.outcome.degrade(FAILED, f"{result['damaged']} (scored 0)")
+            stand_in = unreadable_stand_in(course, assignment, name, result["damaged"])
+            text = nbformat.writes(stand_in) if stand_in is not None else None
         elif text is not None:
             # written by the worker with nbformat, which validated it: not validated again
             nb = nbformat.reader.reads(text)
