@@ -76,7 +76,9 @@ def _fd2_to_fd1() -> Iterator[None]:
         os.close(saved)
 
 
-def _raised(name: str, exc: BaseException) -> AssertionError:
+def _raised(name: str, exc: BaseException) -> Exception:
+    if isinstance(exc, Review):  # not the student's error: it stays a question for a person
+        return exc
     if isinstance(exc, NotImplementedError):
         return AssertionError(f"{name} raised NotImplementedError: it is not implemented yet. "
                               "Replace the `raise NotImplementedError()` line with your code.")
@@ -368,6 +370,8 @@ def assert_untouched(
     """
     before = copy.deepcopy(args)
     work = copy.deepcopy(args)
+    # a function in the student's kernel is watched where nothing else of theirs runs
+    func = getattr(func, "isolated", func)
     try:
         with quiet():
             func(*work)

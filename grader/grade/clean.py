@@ -1,0 +1,108 @@
+"""A clean process for the measurements a student's notebook must not be able to touch.
+
+Loop-freeness, speed and untouched inputs are measured by running the student's function and
+watching it. In the student's kernel, code of the notebook's other cells could watch back:
+a hook that answers the grader's requests itself, a cache filled by earlier calls. So these
+measurements run in a second fresh kernel that holds only the notebook's definitions — its
+imports, function definitions and constants (:func:`grader.grade.codescan.definitions`), in
+the notebook's order — and none of its other top-level statements, called across the same
+numbers-only boundary.
+
+What remains is the function's own body. If the notebook's definitions reach for the
+interpreter's internals (the tracer, frames, builtins, a library's functions), or the
+function cannot be defined without running the rest of the notebook, the measurement cannot
+be trusted either way: the item is held for review (:class:`grader.checks.Review`), never
+awarded and never failed on a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from grader.checks import Review
+from grader.grade.bridge import Bridge, BridgeError
+from grader.grade.codescan import TAMPERING, definitions, findings
+from grader.grade.kernel import Kernel, KernelLost, Timeout
+
+#: Fresh clean processes one notebook may use (one more after one died).
+RESTARTS = 1
+
+
+class CleanProcess:
+    """The clean kernel of one notebook, started when a measurement first needs it.
+
+    Parameters
+    ----------
+    new_kernel : callable
+        Returns a fresh kernel.
+    timeout : float
+        Seconds a call (or a cell of definitions) may take.
+    """
+
+    def __init__(self, new_kernel: Callable[[], Kernel], timeout: float) -> None:
+        self.new_kernel = new_kernel
+        self.timeout = timeout
+        self.kernels: list[Kernel] = []
+        self._modules: dict[str, str] = {}
+        self._cells: list[str] = []  # each executed cell's definitions, in order
+        self._fed = 0
+        self._doubt: str | None = None
+        self._bridge: Bridge | None = None
+
+    def add(self, source: str, label: str) -> None:
+        """Take the definitions of a cell the notebook has just run."""
+        code = definitions(source, self._modules)
+        if not code:
+            return
+        self._cells.append(code)
+        if self._doubt is None:
+            for finding in findings(code, self._modules):
+                if finding.kind in TAMPERING:
+                    self._doubt = (f"{label}, line {finding.line}: the notebook's definitions "
+                                   f"{finding.reason} ({finding.code!r})")
+                    break
+
+    def bridge(self) -> Bridge:
+        """A bridge into the clean kernel, holding every definition the notebook has run.
+
+        Raises
+        ------
+        Review
+            When the measurement cannot be trusted (see the module's description).
+        """
+        if self._doubt:
+            raise Review(f"held for review: {self._doubt}; loop-freeness, speed and untouched "
+                         "inputs are not measured for such code.")
+        if self._bridge is None or self._bridge.lost:
+            if len(self.kernels) > RESTARTS:
+                raise Review("held for review: the notebook's definitions alone end the clean "
+                             "process the measurements run in.")
+            kernel = self.new_kernel()
+            self.kernels.append(kernel)
+            self._bridge, self._fed = Bridge(kernel, self.timeout, {}), 0
+        while self._fed < len(self._cells):
+            code = self._cells[self._fed]
+            self._fed += 1
+            try:
+                self._bridge.kernel.request({"op": "cell", "code": code}, timeout=self.timeout)
+            except (Timeout, KernelLost):
+                self._bridge.lost = True
+                return self.bridge()
+        return self._bridge
+
+    def function(self, name: str) -> Bridge:
+        """The clean bridge, once ``name`` is known to be a function there."""
+        bridge = self.bridge()
+        try:
+            answer, _ = bridge.request("kind", name)
+        except BridgeError as error:
+            raise Review(f"held for review: {error}") from None
+        if answer.get("kind") != "callable":
+            raise Review(f"held for review: {name} cannot be defined from the notebook's "
+                         "imports, functions and constants alone (it needs code the notebook "
+                         "runs at its top level), so it cannot be measured on its own.")
+        return bridge
+
+    def close(self) -> None:
+        for kernel in self.kernels:
+            kernel.close()
