@@ -325,7 +325,7 @@ def assert_gradient(
     what: str,
     tol: float = 1e-5,
     hint: str = "",
-    max_entries: int = 64,
+    max_entries: int = 16,
 ) -> None:
     """Check a gradient against central differences of `f`, naming the worst entry.
 

@@ -7,6 +7,7 @@ course has no reason to do, and what nbgrader had to repair in the notebook's te
 
 from __future__ import annotations
 
+import ast
 import re
 
 from nbformat import NotebookNode
@@ -35,6 +36,30 @@ REPAIRS = re.compile(r"Attribute '(cell_type|locked|points|grade|solution|task)'
                      r"|Missing grade cell|exists multiple times|does not know")
 
 
+# Numerical differentiation helpers: the notebook's own, CS231n's, SciPy's. An answer that
+# returns one's result as its gradient has avoided the derivation the course asks for (the
+# hidden tests fail such gradients where they can; this flags the submission for review).
+NUMERICAL = {"numerical_gradient", "eval_numerical_gradient", "approx_fprime"}
+
+
+def numerical_gradients(cell: NotebookNode) -> list[str]:
+    """Functions defined in ``cell`` that call a numerical-differentiation helper."""
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return []
+    found = []
+    for function in (n for n in tree.body if isinstance(n, ast.FunctionDef)):
+        for node in ast.walk(function):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in NUMERICAL:
+                    found.append(f"{function.name} computes a gradient by finite differences "
+                                 f"(calls {name}) instead of the derived formula")
+                    break
+    return found
+
+
 def student_cells(nb: NotebookNode) -> list[NotebookNode]:
     """Code cells the student could edit (not locked by nbgrader)."""
     return [c for c in nb.cells if c.cell_type == "code"
@@ -58,6 +83,8 @@ def suspicious(nb: NotebookNode, repairs: list[str]) -> list[str]:
             match = pattern.search(cell.source)
             if match:
                 found.append(f"{label} {reason} ({match.group(0).strip()[:40]!r})")
+        if cell.metadata.get("nbgrader", {}).get("solution"):  # answers, not scratch cells
+            found += [f"{label}: {why}" for why in numerical_gradients(cell)]
     edited = sorted({m.group(0) for text in repairs for m in [REPAIRS.search(text)] if m})
     if edited:
         found.append("edited graded cells or their metadata (restored: " + ", ".join(edited) + ")")

@@ -75,6 +75,12 @@ def sigmoid_values(sigmoid: Func) -> None:
             hint="sigma(z) = 1 / (1 + exp(-z)); note the minus sign (the seed's formula has a "
             "typo).",
         )
+    # Next to 0 every formula is accurate to rounding error: a branch switched at a small
+    # tolerance instead of at 0 shows.
+    z = np.array([1e-9, -1e-9, 5e-9, -5e-9, 5e-7, -5e-7, 3e-4, -3e-4])
+    got = checks.as_array(checks.call(sigmoid, z, name="sigmoid"), "sigmoid(z)", z.shape)
+    checks.assert_close(got, reference.sigmoid(z), "sigmoid(z) for z next to 0", rtol=1e-12,
+                        hint="Switch between the two stable formulas exactly at z = 0.")
 
 
 def sigmoid_stable(sigmoid: Func) -> None:

@@ -9,7 +9,7 @@ same score. Three families:
   ``MIN_MARGIN`` away from 0, so ``>`` or ``>=`` never decides a grade and numerical
   gradients never straddle the kink;
 * ``SCALE_CASES``: the sizes of real use, each past a size an answer might assume (a batch
-  of 2048 samples, 3073 CIFAR features, 10 or 128 classes; the softmax up to 1001 classes);
+  of 2048 samples, 3073 CIFAR features, 10, 100 or 1000 classes);
 * ``KINK_CASES``: one margin of every sample deliberately close to, but not at, 0 (from
   ``1e-2`` down to ``1e-10``, both signs). Every analytic gradient, with ``>`` or ``>=``,
   agrees there to rounding error; a finite-difference gradient either crosses the kink (off
@@ -48,16 +48,16 @@ CASES = [
     (40, 10, 10, 0.3, 1.0, 1.0),
     (60, 50, 10, 0.1, 1.0, 0.01),  # 500 weights: checked along random directions
 ]
-#: Sizes students meet: thousands of samples, thousands of features, many classes.
+#: Sizes students meet: thousands of samples, thousands of features, a thousand classes.
 SCALE_CASES = [
     (2100, 4, 2, 0.5, 1.0, 0.01),
     (9, 3100, 3, 0.02, 1.0, 0.001),
-    (12, 5, 130, 0.4, 1.0, 0.05),
+    (3, 5, 1001, 1.5, 1.0, 0.05),
 ]
-#: The softmax classifier also meets a thousand classes.
-SOFTMAX_SCALE_CASES = SCALE_CASES + [(7, 6, 1001, 0.5, 1.0, 0.01)]
+#: The softmax classifier also meets a hundred-odd classes with more samples.
+SOFTMAX_SCALE_CASES = SCALE_CASES + [(40, 6, 130, 0.5, 1.0, 0.01)]
 #: (N, D, C, reg): problems with one margin of every sample near the kink.
-KINK_CASES = [(150, 10, 6, 0.1), (30, 120, 15, 0.0)]
+KINK_CASES = [(100, 10, 6, 0.1), (30, 120, 15, 0.0)]
 #: Sizes of the near-kink margins, relative to scores of order 1.
 KINK_LADDER = (1e-2, 1e-4, 1e-6, 1e-8, 1e-10)
 #: (N, D, C): softmax problems whose last class is all but impossible.
