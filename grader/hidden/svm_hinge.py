@@ -52,10 +52,11 @@ CASES = [
 SCALE_CASES = [
     (2100, 4, 2, 0.5, 1.0, 0.01),
     (9, 3100, 3, 0.02, 1.0, 0.001),
-    (3, 5, 1001, 1.5, 1.0, 0.05),
+    (3, 5, 1001, 1.5, 1.0, 1e-4),
 ]
-#: The softmax classifier also meets a hundred-odd classes with more samples.
-SOFTMAX_SCALE_CASES = SCALE_CASES + [(40, 6, 130, 0.5, 1.0, 0.01)]
+#: The softmax classifier also meets many classes with more samples.
+SOFTMAX_SCALE_CASES = SCALE_CASES + [(40, 6, 130, 0.5, 1.0, 0.01),
+                                     (7, 6, 1001, 0.5, 1.0, 0.001)]
 #: (N, D, C, reg): problems with one margin of every sample near the kink.
 KINK_CASES = [(100, 10, 6, 0.1), (30, 120, 15, 0.0)]
 #: Sizes of the near-kink margins, relative to scores of order 1.
