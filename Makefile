@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: all install system-deps release example test lint clean bench
+.PHONY: all install system-deps release example test lint clean bench mutants
 
 all: example
 
@@ -40,6 +40,11 @@ lint: install
 bench: install
 	$(BIN)/python bench/grading.py
 	$(BIN)/python bench/bench_report.py
+
+# Mutation analysis of the hidden tests: every mutant of every graded function killed or
+# reviewed as equivalent (bench/equivalent_mutants.txt); prints the score per function.
+mutants: install
+	$(BIN)/python bench/mutants.py
 
 clean:
 	rm -rf gradebook.db submitted autograded/* feedback reports .grader

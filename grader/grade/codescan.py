@@ -31,7 +31,13 @@ REASONS = {
     "process": "signals, forks or leaves the kernel",
     "internals": "reaches into the interpreter's internals",
     "dynamic": "runs code built at run time",
+    "numeric": "computes a gradient by finite differences instead of the derived formula",
 }
+
+# Numerical differentiation helpers: the notebook's own, CS231n's, SciPy's. A function that
+# calls one has avoided the derivation the course asks for (the hidden tests fail such
+# gradients where they can; the flag asks a person to look).
+NUMERICAL = {"numerical_gradient", "eval_numerical_gradient", "approx_fprime"}
 
 _PROCESS_MODULES = {"subprocess", "ctypes", "socket", "signal", "multiprocessing", "pty",
                     "_thread", "cffi"}
@@ -187,6 +193,11 @@ def _scan(tree: ast.Module, modules: dict[str, str]) -> Iterator[tuple[str, ast.
                 yield "instructor", node
         elif isinstance(node, ast.Call):
             yield from _call(node, modules)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for inner in ast.walk(node):
+                chain = _chain(inner.func) if isinstance(inner, ast.Call) else []
+                if chain and chain[-1] in NUMERICAL:
+                    yield "numeric", inner
 
 
 def _assigned(target: ast.AST, modules: dict[str, str], node: ast.AST
