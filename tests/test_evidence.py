@@ -163,7 +163,11 @@ def test_tampering_inside_the_function_is_held_not_awarded(graded) -> None:
         assert got[item] is None, (item, got[item])  # pending: a person decides
         assert f"{A}:{item}" in outcomes["in_body"].held
     assert any("tracer" in why for why in outcomes["in_body"].held.values())
-    assert got["test_svm_vec_loss"] == full_marks(course)["test_svm_vec_loss"]
+    full = full_marks(course)
+    # only the function whose code does it: the rest of the notebook is measured as usual
+    for item in ("test_svm_vec_loss", "test_softmax_loop_free", "test_softmax_speed",
+                 "test_softmax_untouched", "test_svm_naive_untouched"):
+        assert got[item] == full[item], item
 
 
 @pytest.mark.parametrize("style", sorted(HONEST_SVM))

@@ -17,11 +17,12 @@ awarded and never failed on a guess.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 
 from grader.checks import Review
 from grader.grade.bridge import Bridge, BridgeError
-from grader.grade.codescan import TAMPERING, definitions, findings
+from grader.grade.codescan import TAMPERING, definitions, findings, parse
 from grader.grade.kernel import Kernel, KernelLost, Timeout
 
 #: Fresh clean processes one notebook may use (one more after one died).
@@ -46,33 +47,47 @@ class CleanProcess:
         self._modules: dict[str, str] = {}
         self._cells: list[str] = []  # each executed cell's definitions, in order
         self._fed = 0
-        self._doubt: str | None = None
+        # each function defined so far: the names its body uses, and why it is not trusted
+        self._uses: dict[str, set[str]] = {}
+        self._doubts: dict[str, str] = {}
         self._bridge: Bridge | None = None
 
     def add(self, source: str, label: str) -> None:
         """Take the definitions of a cell the notebook has just run."""
+        modules = dict(self._modules)
         code = definitions(source, self._modules)
         if not code:
             return
         self._cells.append(code)
-        if self._doubt is None:
-            for finding in findings(code, self._modules):
-                if finding.kind in TAMPERING:
-                    self._doubt = (f"{label}, line {finding.line}: the notebook's definitions "
-                                   f"{finding.reason} ({finding.code!r})")
-                    break
+        tree = parse(source)
+        kept = {n.name for n in (parse(code) or ast.Module(body=[])).body
+                if isinstance(n, ast.FunctionDef)}
+        for node in tree.body if tree is not None else []:
+            if isinstance(node, ast.FunctionDef) and node.name in kept:
+                self._uses[node.name] = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+                self._doubts.pop(node.name, None)  # a new definition replaces the old one
+                for finding in findings(source, {**modules, **self._modules}):
+                    if finding.kind in TAMPERING and \
+                            node.lineno <= finding.line <= (node.end_lineno or 0):
+                        self._doubts[node.name] = (f"{label}, line {finding.line}: "
+                                                   f"{finding.reason} ({finding.code!r})")
+                        break
+
+    def _doubt(self, name: str) -> str | None:
+        """Why ``name``, or a function it calls, cannot be measured reliably (None: it can)."""
+        seen, pending = set(), [name]
+        while pending:
+            current = pending.pop()
+            if current in seen or current not in self._uses:
+                continue
+            seen.add(current)
+            if current in self._doubts:
+                return self._doubts[current]
+            pending.extend(self._uses[current])
+        return None
 
     def bridge(self) -> Bridge:
-        """A bridge into the clean kernel, holding every definition the notebook has run.
-
-        Raises
-        ------
-        Review
-            When the measurement cannot be trusted (see the module's description).
-        """
-        if self._doubt:
-            raise Review(f"held for review: {self._doubt}; loop-freeness, speed and untouched "
-                         "inputs are not measured for such code.")
+        """A bridge into the clean kernel, holding every definition the notebook has run."""
         if self._bridge is None or self._bridge.lost:
             if len(self.kernels) > RESTARTS:
                 raise Review("held for review: the notebook's definitions alone end the clean "
@@ -91,7 +106,17 @@ class CleanProcess:
         return self._bridge
 
     def function(self, name: str) -> Bridge:
-        """The clean bridge, once ``name`` is known to be a function there."""
+        """The clean bridge, once ``name`` is known to be a function that can be trusted there.
+
+        Raises
+        ------
+        Review
+            When the measurement cannot be trusted (see the module's description).
+        """
+        doubt = self._doubt(name)
+        if doubt:
+            raise Review(f"held for review: {doubt}; loop-freeness, speed and untouched inputs "
+                         f"are not measured for {name} when its code does that.")
         bridge = self.bridge()
         try:
             answer, _ = bridge.request("kind", name)

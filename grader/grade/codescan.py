@@ -51,9 +51,11 @@ _HOOK_ATTRIBUTES = {"set_custom_exc", "input_transformers_cleanup", "input_trans
                     "run_cell", "displayhook_class", "display_pub"}
 _STACK_ATTRIBUTES = {"f_back", "f_locals", "f_globals", "f_builtins", "f_trace", "tb_frame",
                      "gi_frame", "cr_frame", "ag_frame", "f_code"}
+# What reaches code and frames that are not the student's (a function's own attributes, its
+# ``__dict__`` used as a cache, or ``x.__class__.__name__`` in a message are not here).
 _INTERNALS = {"__code__", "__closure__", "__globals__", "__builtins__", "__subclasses__",
-              "__import__", "__getattribute__", "__bases__", "__mro__", "__dict__",
-              "__class__", "__reduce__", "__reduce_ex__", "__defaults__", "__kwdefaults__"}
+              "__import__", "__getattribute__", "__bases__", "__mro__", "__reduce__",
+              "__reduce_ex__", "__defaults__", "__kwdefaults__"}
 _STREAMS = {"stdout", "stderr", "stdin", "displayhook", "excepthook", "__stdout__",
             "__stderr__", "breakpointhook", "meta_path", "path_hooks", "modules"}
 _DYNAMIC_CALLS = {"eval", "exec", "compile", "__import__", "globals", "locals", "vars",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -234,6 +235,7 @@ class Recorder:
     def close(self, submission: Submission, outcome: Outcome,
               executed: dict[str, str]) -> Outcome:
         """Total the scores, then replace ``autograded/<student>/<assignment>/`` in one move."""
+        began = time.perf_counter()
         with self._transaction() as gb:
             graded = gb.find_submission(self.assignment, submission.student)
             outcome.score, outcome.max_score = float(graded.score), float(graded.max_score)
@@ -242,6 +244,9 @@ class Recorder:
                 grade.max_score for notebook in graded.notebooks for grade in notebook.grades
                 if grade.auto_score is None and grade.manual_score is None))
         outcome.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
+        share = (time.perf_counter() - began) / max(1, len(outcome.timing))
+        for steps in outcome.timing.values():  # the totals' share of each notebook
+            steps["record"] = round(steps.get("record", 0.0) + share, 4)
         final = self.course.autograded / submission.student / self.assignment
         final.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}-", dir=final.parent))

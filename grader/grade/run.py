@@ -240,7 +240,10 @@ def grade_assignment(
             state.outcome.degrade(PARTIAL, f"{name}.ipynb: {result['reason']}")
         held = result.get("held", {})
         state.outcome.held.update({f"{name}:{item}": why for item, why in held.items()})
+        began = time.perf_counter()
         recorder.save(state.submission, name, nb, held)
+        state.outcome.timing.setdefault(name, {})["record"] = round(
+            time.perf_counter() - began, 4)
         if text is not None:
             state.executed[name] = text
         state.pending -= 1

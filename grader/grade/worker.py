@@ -232,24 +232,28 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
                                 job["resources"], config, job.get("released"), kernels.catalog)
         except DamagedNotebook as error:
             return {"notebook": None, "damaged": str(error)}
-        sanitized = time.perf_counter()
         nb = prepared.notebook
         flags = suspicious(nb, prepared.messages)
+        sanitized = time.perf_counter()
         run = NotebookRun(nb, new_kernel, Budget(**job["budget"]))
         reason = run.run()
+        executed = time.perf_counter()
         held = {nb.cells[i].metadata["nbgrader"]["grade_id"]: v.evalue
                 for i, v in run.verdicts.items() if v.held}
-        nb = finish(nb, config)
+        text = nbformat.writes(finish(nb, config))
+        # Wall seconds of each step (they add up to the worker's time on the notebook), and
+        # the CPU seconds of the worker and of every kernel the notebook used.
         timing: dict[str, Any] = {
-            "wait": round(began - started, 3),
-            "sanitize": round(sanitized - began, 3),
-            **{k: round(v, 3) for k, v in run.timing.items()},
-            "execute": round(time.perf_counter() - sanitized, 3),
-            "worker_cpu": round(_cpu_seconds() - cpu_before, 3),
-            "kernel_cpu": round(sum(k.cpu for k in run.kernels), 3),
+            "idle": round(began - started, 4),
+            "sanitize": round(sanitized - began, 4),
+            **{k: round(v, 4) for k, v in run.timing.items()},
+            "execute": round(executed - sanitized, 4),
+            "finish": round(time.perf_counter() - executed, 4),
+            "worker_cpu": round(_cpu_seconds() - cpu_before, 4),
+            "kernel_cpu": round(sum(k.cpu for k in (*run.kernels, *run.clean.kernels)), 4),
         }
         sandbox = run.kernels[0].sandbox_status if run.kernels else "not isolated: not started"
-        return {"notebook": nbformat.writes(nb), "reason": reason, "messages": prepared.messages,
+        return {"notebook": text, "reason": reason, "messages": prepared.messages,
                 "events": run.events, "timing": timing, "sandbox": sandbox,
                 "suspicious": flags, "held": held}
     finally:
