@@ -63,7 +63,7 @@ def test_feedback_follows_manual_grading(graded) -> None:
     try:
         text = page(course)
         assert "Score: 2.0 / 3.0" in text and "Awaiting grading" not in text
-        assert "so far" not in text and "Held for review</span>" not in text
+        assert "Score so far" not in text and "Held for review</span>" not in text
     finally:
         with Gradebook(course.db_url) as gb:
             for item in ("derivation_reduction", "test_sigmoid_values"):

@@ -15,7 +15,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Base, Gradebook, MissingEntry
+from sqlalchemy import create_engine, text
+
+
+def _create_tables(url: str, version: str) -> None:
+    """The gradebook's tables, stamped with ``version`` of its schema.
+
+    A new ``Gradebook`` asks the ``alembic`` command which version that is (a process and a
+    couple of seconds); the course's gradebook already knows.
+    """
+    engine = create_engine(url)
+    try:
+        Base.metadata.create_all(bind=engine)
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE alembic_version "
+                                    "(version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": version})
+    finally:
+        engine.dispose()
 
 
 def copy_assignment(db_url: str, assignment: str, target: Path) -> str:
@@ -36,6 +54,9 @@ def copy_assignment(db_url: str, assignment: str, target: Path) -> str:
         The new gradebook's URL.
     """
     url = f"sqlite:///{target}"
+    with Gradebook(db_url) as source:
+        _create_tables(url, source.db.execute(text("SELECT version_num FROM alembic_version"))
+                       .scalar_one())
     with Gradebook(db_url) as source, Gradebook(url) as copy:
         found = source.find_assignment(assignment)
         copy.update_or_create_assignment(found.name)
