@@ -45,6 +45,23 @@ def released_notebook(course: Course, assignment: str) -> nbformat.NotebookNode:
     return nbformat.read(course.release / assignment / f"{assignment}.ipynb", as_version=4)
 
 
+def item_scores(course: Course, assignment: str, student: str) -> dict[str, float | None]:
+    """Every item's score of a graded submission (None: pending)."""
+    from grader.grade.results import item_results
+
+    items = item_results(course.db_url, course.autograded / student / assignment, assignment,
+                         student)
+    return {i.grade_id: i.score for i in items}
+
+
+def full_marks(course: Course, assignment: str) -> dict[str, float | None]:
+    """Scores of a correct submission: every test passed, written answers pending."""
+    nb = released_notebook(course, assignment)
+    return {c.metadata.nbgrader["grade_id"]: (None if c.cell_type == "markdown"
+                                               else float(c.metadata.nbgrader["points"]))
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
 def cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
     """The cell of ``nb`` with nbgrader id ``grade_id``."""
     for candidate in nb.cells:

@@ -13,10 +13,16 @@ import copy
 
 import nbformat
 import pytest
-from conftest import cell, make_course, released_notebook, source_notebook, submit
+from conftest import (
+    cell,
+    full_marks,
+    item_scores,
+    make_course,
+    source_notebook,
+    submit,
+)
 
 from grader.course import Course
-from grader.grade.results import item_results
 from grader.grade.run import Settings, grade_assignment
 
 pytestmark = pytest.mark.notebook
@@ -54,21 +60,8 @@ get_ipython().events.register("pre_execute", lambda: time.sleep(0))
 '''
 
 # The same, from inside the function's own body: it runs wherever the function runs.
-IN_BODY = '''def svm_loss_vectorized(W, X, y, reg):
-    import sys
-    sys.settrace(None)
-    N = X.shape[0]
-    loss, dW = 0.0, np.zeros_like(W)
-    for i in range(N):
-        s = X[i] @ W
-        m = np.maximum(0.0, s - s[y[i]] + 1.0)
-        m[y[i]] = 0.0
-        loss += m.sum()
-        mask = (m > 0).astype(float)
-        mask[y[i]] = -mask.sum()
-        dW += np.outer(X[i], mask)
-    return loss / N + reg * np.sum(W * W), dW / N + 2 * reg * W
-'''
+IN_BODY = LOOPING.replace('    """Right values, but a Python loop over the samples."""\n',
+                          "    import sys\n    sys.settrace(None)\n")
 
 HONEST_SVM = {
     "einsum": '''def svm_loss_vectorized(W, X, y, reg):
@@ -111,15 +104,11 @@ HONEST_SOFTMAX = '''def softmax_loss_vectorized(W, X, y, reg):
 
 
 def scores(course: Course, student: str) -> dict[str, float | None]:
-    items = item_results(course.db_url, course.autograded / student / A, A, student)
-    return {i.grade_id: i.score for i in items}
+    return item_scores(course, A, student)
 
 
-def full_marks(course: Course) -> dict[str, float | None]:
-    nb = released_notebook(course, A)
-    return {c.metadata.nbgrader["grade_id"]: (None if c.cell_type == "markdown"
-                                               else float(c.metadata.nbgrader["points"]))
-            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+def marks(course: Course) -> dict[str, float | None]:
+    return full_marks(course, A)
 
 
 def with_answer(grade_id: str, source: str) -> nbformat.NotebookNode:
@@ -145,7 +134,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory):
 
 def test_a_loop_loses_loop_free_and_speed_only(graded) -> None:
     course, _ = graded
-    assert scores(course, "looping") == full_marks(course) | {"test_svm_vec_loop_free": 0.0,
+    assert scores(course, "looping") == marks(course) | {"test_svm_vec_loop_free": 0.0,
                                                                "test_svm_vec_speed": 0.0}
 
 
@@ -163,7 +152,7 @@ def test_tampering_inside_the_function_is_held_not_awarded(graded) -> None:
         assert got[item] is None, (item, got[item])  # pending: a person decides
         assert f"{A}:{item}" in outcomes["in_body"].held
     assert any("tracer" in why for why in outcomes["in_body"].held.values())
-    full = full_marks(course)
+    full = marks(course)
     # only the function whose code does it: the rest of the notebook is measured as usual
     for item in ("test_svm_vec_loss", "test_softmax_loop_free", "test_softmax_speed",
                  "test_softmax_untouched", "test_svm_naive_untouched"):
@@ -173,6 +162,6 @@ def test_tampering_inside_the_function_is_held_not_awarded(graded) -> None:
 @pytest.mark.parametrize("style", sorted(HONEST_SVM))
 def test_honest_vectorized_answers_keep_every_point_and_raise_no_flag(graded, style) -> None:
     course, outcomes = graded
-    assert scores(course, style) == full_marks(course)
+    assert scores(course, style) == marks(course)
     assert outcomes[style].suspicious == []
     assert outcomes[style].held == {}

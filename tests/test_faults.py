@@ -12,12 +12,19 @@ import json
 
 import nbformat
 import pytest
-from conftest import cell, make_course, released_notebook, source_notebook, submit
+from conftest import (
+    cell,
+    full_marks,
+    item_scores,
+    make_course,
+    released_notebook,
+    source_notebook,
+    submit,
+)
 
 from grader.course import Course
 from grader.grade.kernel import Limits
 from grader.grade.record import FAILED, GRADED
-from grader.grade.results import item_results
 from grader.grade.run import Settings, grade_assignment
 
 pytestmark = pytest.mark.notebook
@@ -27,19 +34,6 @@ DEATHS = {
     "segfault": "import ctypes\n    ctypes.string_at(0)",
     "killed": "import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)",
 }
-
-
-def scores(course: Course, assignment: str, student: str) -> dict[str, float | None]:
-    items = item_results(course.db_url, course.autograded / student / assignment, assignment,
-                         student)
-    return {i.grade_id: i.score for i in items}
-
-
-def full_marks(course: Course, assignment: str) -> dict[str, float | None]:
-    nb = released_notebook(course, assignment)
-    return {c.metadata.nbgrader["grade_id"]: (None if c.cell_type == "markdown"
-                                               else float(c.metadata.nbgrader["points"]))
-            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
 
 
 def record(course: Course, assignment: str, student: str) -> dict:
@@ -78,9 +72,9 @@ def test_a_function_that_kills_its_kernel_loses_only_its_own_items(svm, way: str
     course, outcomes = svm
     A = "svm_hinge"
     assert outcomes["honest"].status == GRADED
-    assert scores(course, A, "honest") == full_marks(course, A)
+    assert item_scores(course, A, "honest") == full_marks(course, A)
     assert outcomes[way].status == GRADED, outcomes[way].reasons
-    assert scores(course, A, way) == full_marks(course, A) | zero(NAIVE)
+    assert item_scores(course, A, way) == full_marks(course, A) | zero(NAIVE)
     events = record(course, A, way)["events"]
     assert any("svm_loss_naive ended the kernel" in e for e in events), events
     assert any("fresh kernel was started" in e for e in events), events
@@ -112,7 +106,7 @@ def crashes(tmp_path_factory: pytest.TempPathFactory):
 def test_a_cell_during_which_the_kernel_dies_earns_nothing(crashes) -> None:
     course, outcomes = crashes
     A = "cross_entropy"
-    assert scores(course, A, "segfault") == full_marks(course, A) | zero(
+    assert item_scores(course, A, "segfault") == full_marks(course, A) | zero(
         ["test_two_class_logit", "test_reduction"])
     nb = nbformat.read(course.autograded / "segfault" / A / f"{A}.ipynb", 4)
     died = cell(nb, "test_two_class_logit").outputs
@@ -125,7 +119,7 @@ def test_dying_again_and_again_earns_no_point(crashes, student: str) -> None:
     course, outcomes = crashes
     A = "cross_entropy"
     outcome = outcomes[student]
-    autograded = {k: v for k, v in scores(course, A, student).items() if v is not None}
+    autograded = {k: v for k, v in item_scores(course, A, student).items() if v is not None}
     assert sum(autograded.values()) == 0, autograded
     assert outcome.status != FAILED
     restarts = [e for e in outcome.events if "fresh kernel was started" in e]
@@ -148,7 +142,7 @@ def test_an_endless_function_costs_one_timeout_not_one_per_call(course: Course) 
                      "test_softmax_untouched"]
     honest = outcomes["honest"].timing[A]["execute"]
     for student in ("endless", "stubborn"):
-        assert scores(course, A, student) == full_marks(course, A) | zero(softmax_items)
+        assert item_scores(course, A, student) == full_marks(course, A) | zero(softmax_items)
         spent = outcomes[student].timing[A]["execute"]
         assert spent < honest + 2 * timeout + 2, (student, spent, honest)
         assert any("softmax did not return" in e or "softmax ended the kernel" in e
@@ -165,7 +159,7 @@ def test_a_huge_print_is_cut_and_costs_nothing(course: Course) -> None:
                                    "display({'text/plain': 'y' * 50_000_000}, raw=True)")
     submit(course, "flood", A, nb)
     [outcome] = grade_assignment(course, A, settings=Settings(workers=1))
-    assert scores(course, A, "flood") == full_marks(course, A)
+    assert item_scores(course, A, "flood") == full_marks(course, A)
     path = course.autograded / "flood" / A / f"{A}.ipynb"
     assert path.stat().st_size < 3 * 2**20
     text = cell(nbformat.read(path, 4), "softmax").outputs
@@ -189,7 +183,7 @@ def test_a_disk_filling_cell_is_stopped_at_the_bound(course: Course) -> None:
     limits = Limits(disk_mb=32)
     [outcome] = grade_assignment(course, A, settings=Settings(workers=1, limits=limits))
     assert outcome.sandbox == "isolated"
-    assert scores(course, A, "filler") == full_marks(course, A)
+    assert item_scores(course, A, "filler") == full_marks(course, A)
     printed = "".join(o.get("text", "") for o in cell(nbformat.read(
         course.autograded / "filler" / A / f"{A}.ipynb", 4), "sigmoid").outputs)
     assert "stopped: No space left on device" in printed, printed

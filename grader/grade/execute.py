@@ -321,13 +321,14 @@ class NotebookRun:
             cell.outputs = sink.finish()
             self._output_left -= sink.kept
             self.timing["cells"] += time.perf_counter() - began
+        if self._kernel is not None:  # it ran (an interrupted cell in part): what it defined
+            label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
+            self.clean.add(cell.source, label)
         if done is None:
             return
         if isinstance(done.get("count"), int):
             cell.execution_count = done["count"]
         self._check_disk()
-        label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
-        self.clean.add(cell.source, label)
         if index in self.hidden and self._kernel is not None:
             began = time.perf_counter()
             bridge = Bridge(self._kernel, self.budget.cell_timeout, self.faults, self.clean)
