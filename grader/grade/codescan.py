@@ -14,6 +14,7 @@ signals or a printed word never matters.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -81,10 +82,12 @@ class Finding:
         return REASONS[self.kind]
 
 
+@functools.lru_cache(maxsize=1024)
 def parse(source: str) -> ast.Module | None:
     """The syntax tree of a cell, IPython's magics and shell escapes included (None: not Python).
 
-    Plain Python is parsed as it is, so line numbers are the cell's own.
+    Plain Python is parsed as it is, so line numbers are the cell's own. A cell is parsed once
+    for the flags and the clean process alike: callers must not change the tree.
     """
     try:
         return ast.parse(source)
@@ -165,13 +168,15 @@ def _path_like(value: object) -> bool:
 
 
 def _scan(tree: ast.Module, modules: dict[str, str]) -> Iterator[tuple[str, ast.AST]]:
-    calls = {_chain(n.func)[-1] for n in ast.walk(tree)
-             if isinstance(n, ast.Call) and _chain(n.func)}
-    if calls & _FILE_CALLS:  # a path the cell keeps in a variable before it opens it
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and _path_like(node.value):
-                yield "instructor", node
+    paths, opens = [], False
     for node in ast.walk(tree):
+        if isinstance(node, ast.Constant):
+            if _path_like(node.value):
+                paths.append(node)
+            continue
+        if isinstance(node, ast.Call):
+            chain = _chain(node.func)
+            opens = opens or bool(chain and chain[-1] in _FILE_CALLS)
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [
                 node.module or ""]
@@ -195,11 +200,14 @@ def _scan(tree: ast.Module, modules: dict[str, str]) -> Iterator[tuple[str, ast.
                 yield "instructor", node
         elif isinstance(node, ast.Call):
             yield from _call(node, modules)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node in tree.body:
             for inner in ast.walk(node):
                 chain = _chain(inner.func) if isinstance(inner, ast.Call) else []
                 if chain and chain[-1] in NUMERICAL:
                     yield "numeric", inner
+    if opens:  # a path the cell keeps in a variable before it opens it
+        for node in paths:
+            yield "instructor", node
 
 
 def _assigned(target: ast.AST, modules: dict[str, str], node: ast.AST

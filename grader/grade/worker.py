@@ -10,6 +10,7 @@ for the next job's kernel before it answers. No kernel outlives its notebook.
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib
 import os
@@ -127,7 +128,6 @@ class Kernels:
         self.files: dict[str, bytes] = {}
         self._dirs: list[str] = []
         self._count = 0
-        self.catalog: CellCatalog | None = None
 
     def new(self) -> Kernel:
         """A kernel booting in a new directory holding the instructor's files."""
@@ -147,11 +147,17 @@ class Kernels:
             env["HOME"] = plan.workdir  # where matplotlib and friends may write
         return Kernel(self.factory, self.limits, workdir, env, plan)
 
-    def clean(self, keep: int = 0) -> None:
-        """Remove the directories of all but the last ``keep`` kernels."""
-        done, self._dirs = self._dirs[:len(self._dirs) - keep], self._dirs[len(self._dirs) - keep:]
-        for workdir in done:
+    def clean(self) -> None:
+        """Remove the working directories of the kernels made so far."""
+        for workdir in self._dirs:
             shutil.rmtree(workdir, ignore_errors=True)
+        self._dirs = []
+
+
+@functools.lru_cache(maxsize=1)
+def cells(db_url: str) -> CellCatalog:
+    """The assignment's cells, read once for every job of a run (they share the URL)."""
+    return CellCatalog(db_url)
 
 
 def worker_main(conn: Connection, config: Config, limits: Limits,
@@ -225,11 +231,9 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
     try:
         began = time.perf_counter()
         try:
-            url = job["resources"]["nbgrader"]["db_url"]
-            if kernels.catalog is None or kernels.catalog.db_url != url:
-                kernels.catalog = CellCatalog(url)  # the same for every job of a run
             prepared = sanitize(parse_notebook(job["notebook"], f"{job['name']}.ipynb"),
-                                job["resources"], config, job.get("released"), kernels.catalog)
+                                job["resources"], config, job.get("released"),
+                                cells(job["resources"]["nbgrader"]["db_url"]))
         except DamagedNotebook as error:
             return {"notebook": None, "damaged": str(error)}
         nb = prepared.notebook
