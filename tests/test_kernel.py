@@ -14,12 +14,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from conftest import REPO
 
+from grader.course import Course
 from grader.grade.bridge import Bridge, StudentFunction
 from grader.grade.execute import CellOutputs
 from grader.grade.kernel import Kernel, KernelLost, Limits, kernel_env
 from grader.grade.sandbox import plan_for
-from grader.grade.worker import KERNEL_DEFAULTS
+from grader.grade.worker import kernel_arguments
 from grader.grade.zygote import KernelFactory, become_subreaper
 
 pytestmark = pytest.mark.notebook
@@ -28,9 +30,9 @@ pytestmark = pytest.mark.notebook
 @pytest.fixture(scope="module")
 def factory() -> Iterator[KernelFactory]:
     # Forked from the test process: fine here, it has started no thread of its own yet that
-    # the factory would need (a worker does the same, first thing).
+    # the factory would need (a worker does the same, first thing). The course's own options.
     become_subreaper()
-    made = KernelFactory([*KERNEL_DEFAULTS])
+    made = KernelFactory(kernel_arguments(Course(REPO).config()))
     yield made
     made.close()
 
@@ -125,3 +127,9 @@ def test_marks_cut_across_reads_still_order_the_outputs() -> None:
     order.finish()
     got = [o.get("text") or o["data"]["text/plain"] for o in sink.finish()]
     assert got == ["one\n", "A", "two\n", "B", "three\n"]
+
+
+def test_the_course_start_up_lines_run_once_and_warnings_stay_quiet(kernel: Kernel) -> None:
+    # nbgrader_config.py silences warnings in grading kernels (IPKernelApp.exec_lines)
+    _, outputs = run(kernel, "import warnings\nwarnings.warn('harmless')\nprint('ok')")
+    assert outputs == [{"output_type": "stream", "name": "stdout", "text": "ok\n"}]

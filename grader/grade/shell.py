@@ -43,7 +43,9 @@ def shell_config(arguments: list[str]) -> tuple[Config, list[str]]:
     lines: list[str] = []
     for app in ("InteractiveShellApp", "IPKernelApp"):
         if app in config and "exec_lines" in config[app]:
-            lines.extend(config[app].exec_lines)
+            given = config[app].exec_lines
+            # one option on the command line is one line (a list when given in a config file)
+            lines.extend([given] if isinstance(given, str) else list(given))
     return config, lines
 
 

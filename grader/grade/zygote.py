@@ -89,6 +89,11 @@ def _factory(sock: socket.socket, arguments: list[str]) -> None:  # pragma: no c
     code = 1
     try:
         _close_inherited((sock.fileno(),))
+        # Nothing of this process may reach the grader's terminal (the kernels get pipes).
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         from grader.grade.shell import GradingShell, shell_config
 
