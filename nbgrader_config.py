@@ -45,9 +45,11 @@ c.LateSubmissionPlugin.penalty_method = "none"
 c.Exchange.assignment_dir = "."
 
 # Grading (grader grade / grader ci): every kernel is a fresh process forked from a template
-# that has imported these modules once, so a submission does not pay for them again.
-# Never list the grader's own hidden tests or reference here: the template is the kernels'.
-c.Grading.preload = ["numpy", "sklearn.datasets"]
+# that has imported what the assignment's released notebook imports (NumPy; scikit-learn's
+# data sets for svm_hinge), so a submission does not pay for it again. List here any other
+# module the students' notebooks commonly import. Never the grader's own hidden tests or
+# reference: the template is the kernels'.
+c.Grading.preload = []
 
 # A function that never returns costs one cell timeout, not one per call; a notebook as a whole
 # gets `notebook_timeout` seconds (unset: the cell timeout times the number of answer cells

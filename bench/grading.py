@@ -98,7 +98,7 @@ def breakdown(course: Course, assignment: str) -> dict[str, float]:
     records = [json.loads(p.read_text()) for p in
                course.autograded.glob(f"*/{assignment}/.grading.json")]
     timings = [t for r in records for t in r["timing"].values()]
-    keys = (*STEPS, "worker_cpu", "kernel_cpu")
+    keys = (*STEPS, "worker_cpu", "kernel_cpu", "clean_cpu")
     return {k: statistics.fmean(t.get(k, 0.0) for t in timings) for k in keys}
 
 
@@ -153,12 +153,11 @@ def main() -> None:
     print()
     print("seconds per notebook in its worker (wall), then core-seconds per notebook")
     print(f"{'assignment':<15}" + "".join(f"{k:>9}" for k in STEPS)
-          + f"{'worker':>9}{'kernels':>9}{'grader':>9}{'total':>9}{'floor':>9}")
+          + f"{'worker':>9}{'kernel':>9}{'clean':>9}{'grader':>9}{'total':>9}{'floor':>9}")
     for assignment, steps, cpu_main, in_process in details:
-        total = steps["worker_cpu"] + steps["kernel_cpu"] + cpu_main
+        cpu = (steps["worker_cpu"], steps["kernel_cpu"], steps["clean_cpu"], cpu_main)
         print(f"{assignment:<15}" + "".join(f"{steps[k]:>9.4f}" for k in STEPS)
-              + f"{steps['worker_cpu']:>9.4f}{steps['kernel_cpu']:>9.4f}{cpu_main:>9.4f}"
-              + f"{total:>9.4f}{in_process:>9.4f}")
+              + "".join(f"{c:>9.4f}" for c in cpu) + f"{sum(cpu):>9.4f}{in_process:>9.4f}")
     if not all(row[-1] for row in rows):
         sys.exit("the two tools disagree on some scores")
 

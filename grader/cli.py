@@ -47,8 +47,18 @@ class PipelineGroup(click.Group):
         # Only when a grading command is about to run (not for --help): its imports then
         # overlap with the template's.
         if args and args[0] in GRADING and not {"-h", "--help"} & set(args):
-            template.start_for_course()
+            template.start_for_course(assignment=_assignment_of(args))
         return super().resolve_command(ctx, args)
+
+
+def _assignment_of(args: list[str]) -> str | None:
+    """The assignment a grading command names, if it can be told before parsing it."""
+    if "--assignment" in args[:-1]:
+        return args[args.index("--assignment") + 1]
+    positional = [a for a in args[1:] if not a.startswith("-")]
+    if args[0] == "grade" and positional:
+        return positional[0]
+    return None
 
 
 @click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"]})

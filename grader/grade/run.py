@@ -33,6 +33,7 @@ from grader.grade.record import (
 from grader.grade.sanitize import DamagedNotebook, read_notebook, released_checksums, sanitize
 from grader.grade.scheduler import Scheduler
 from grader.grade.snapshot import copy_assignment
+from grader.grade.template import notebook_imports
 from grader.grade.worker import mark_unexecuted
 
 
@@ -259,7 +260,9 @@ def grade_assignment(
         deadline = max(b.notebook_timeout for b in budgets.values()) + 120.0
         scheduler = Scheduler(config, settings.limits, settings.workers,
                               deadline=deadline,
-                              preload=list(config.Grading.get("preload", [])),
+                              preload=[*config.Grading.get("preload", []),
+                                       *notebook_imports(list(
+                                           (course.release / assignment).glob("*.ipynb")))],
                               sandbox=settings.sandbox)
         scheduler.run(jobs(found), on_result)
     return sorted(outcomes, key=lambda o: o.student)

@@ -254,7 +254,8 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
             "execute": round(executed - sanitized, 4),
             "finish": round(time.perf_counter() - executed, 4),
             "worker_cpu": round(_cpu_seconds() - cpu_before, 4),
-            "kernel_cpu": round(sum(k.cpu for k in (*run.kernels, *run.clean.kernels)), 4),
+            "kernel_cpu": round(sum(k.cpu for k in run.kernels), 4),
+            "clean_cpu": round(sum(k.cpu for k in run.clean.kernels), 4),
         }
         sandbox = run.kernels[0].sandbox_status if run.kernels else "not isolated: not started"
         return {"notebook": text, "reason": reason, "messages": prepared.messages,
