@@ -95,11 +95,11 @@ class CleanProcess:
             kernel = self.new_kernel()
             self.kernels.append(kernel)
             self._bridge, self._fed = Bridge(kernel, self.timeout, {}), 0
-        while self._fed < len(self._cells):
-            code = self._cells[self._fed]
-            self._fed += 1
+        if self._fed < len(self._cells):
+            pending, self._fed = self._cells[self._fed:], len(self._cells)
             try:
-                self._bridge.kernel.request({"op": "cell", "code": code}, timeout=self.timeout)
+                self._bridge.kernel.request({"op": "define", "cells": pending},
+                                            timeout=self.timeout)
             except (Timeout, KernelLost):
                 self._bridge.lost = True
                 return self.bridge()

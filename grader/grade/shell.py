@@ -185,6 +185,11 @@ def serve(shell: GradingShell, to_kernel: int) -> None:
             shell.flush_streams()
             shell.send(reply)
             continue
+        if op == "define":  # the clean process: each cell's definitions, quietly, in order
+            for code in request.get("cells", []):
+                shell.run_cell(str(code), store_history=False, silent=True)
+            shell.send({"op": "done"})
+            continue
         out: list[bytes] = []
         try:
             reply = _call(shell.user_ns, request, buffers, out)

@@ -27,7 +27,8 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 # pdb, history, the inline figures of matplotlib). Never the reference solutions or hidden
 # tests: kernels inherit all of this.
 PRELOAD = ["grader.grade.template", "grader.grade.worker", "grader.grade.shell",
-           "IPython.core.history", "IPython.core.inputtransformer2", "pdb", "pydoc", "numpy"]
+           "IPython.core.history", "IPython.core.inputtransformer2", "IPython.core.logger",
+           "pdb", "pydoc", "numpy", "numpy.random"]
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
