@@ -35,6 +35,7 @@ def factory() -> Iterator[KernelFactory]:
     made = KernelFactory(kernel_arguments(Course(REPO).config()))
     yield made
     made.close()
+    become_subreaper(False)  # the rest of the test session waits for its own children only
 
 
 @pytest.fixture

@@ -31,11 +31,14 @@ from grader.grade.sandbox import Plan, isolate
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def become_subreaper() -> bool:
-    """Make orphaned descendants of this process its children (Linux); True if it worked."""
+def become_subreaper(on: bool = True) -> bool:
+    """Make orphaned descendants of this process its children (Linux); True if it worked.
+
+    ``on=False`` undoes it (a test process that borrowed the role gives it back).
+    """
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
 
