@@ -1,13 +1,14 @@
 # The two commands of the README:
 #   make all    set up, release every assignment, grade the bundled example class, print the
 #               grade table, write feedback and the HTML report
-#   make test   set up and run the test suite (real notebooks, real kernels)
+#   make test   set up, install the system programs the tests need (Chromium; see
+#               tools/system-deps) and run the test suite (real notebooks, real kernels)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: all install release example test lint clean bench
+.PHONY: all install system-deps release example test lint clean bench mutants
 
 all: example
 
@@ -19,13 +20,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Programs the tests use that pip cannot install (a real browser), from Debian's packages.
+system-deps:
+	tools/system-deps
+
 release: install
 	$(BIN)/grader release
 
 example: install
 	$(BIN)/grader example
 
-test: install
+test: install system-deps
 	$(BIN)/ruff check grader tests bench examples
 	$(BIN)/pytest
 
@@ -36,15 +41,10 @@ bench: install
 	$(BIN)/python bench/grading.py
 	$(BIN)/python bench/bench_report.py
 
-# PostgreSQL server binaries for the tests of the PostgreSQL gradebook (the tests start and
-# stop their own server); Debian's package, installed when missing and this is root with apt.
-.PHONY: postgresql
-postgresql:
-	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null 2>&1 \
-	  || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-	       && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
-	  || echo "warning: could not install postgresql; its tests will fail" >&2
-test: postgresql
+# Mutation analysis of the hidden tests: every mutant of every graded function killed or
+# reviewed as equivalent (bench/equivalent_mutants.txt); prints the score per function.
+mutants: install
+	$(BIN)/python bench/mutants.py
 
 clean:
 	rm -rf gradebook.db submitted autograded/* feedback reports .grader

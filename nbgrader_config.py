@@ -32,9 +32,12 @@ c.Execute.extra_arguments = [
 # A test cell the student deleted is put back from the gradebook and run like the others.
 c.OverwriteCells.add_missing_cells = True
 
-# Output that floods a notebook (a print in a loop) is cut rather than stored whole.
+# Output that floods a notebook (a print in a loop) is cut rather than stored whole: by lines
+# (nbgrader's LimitOutput) and by bytes, per cell and per notebook (grader's kernels).
 c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 60
+c.Grading.cell_output_kb = 1024
+c.Grading.notebook_output_kb = 4096
 
 # Late submissions: no automatic penalty inside nbgrader; the report applies the course policy.
 c.LateSubmissionPlugin.penalty_method = "none"
@@ -42,9 +45,18 @@ c.LateSubmissionPlugin.penalty_method = "none"
 c.Exchange.assignment_dir = "."
 
 # Grading (grader grade / grader ci): every kernel is a fresh process forked from a template
-# that has imported these modules once, so a submission does not pay for them again.
-# Never list the grader's own hidden tests or reference here: the template is the kernels'.
-c.Grading.preload = ["numpy", "sklearn.datasets"]
+# that has imported what the assignment's released notebook imports (NumPy; scikit-learn's
+# data sets for svm_hinge), so a submission does not pay for it again. List here any other
+# module the students' notebooks commonly import. Never the grader's own hidden tests or
+# reference: the template is the kernels'.
+c.Grading.preload = []
+
+# A function that never returns costs one cell timeout, not one per call; a notebook as a whole
+# gets `notebook_timeout` seconds (unset: the cell timeout times the number of answer cells
+# plus two, enough for every function to hang once). A kernel that dies is replaced, at most
+# `restarts` times per notebook, and the notebook goes on without the cell that killed it.
+# c.Grading.notebook_timeout = 900
+c.Grading.restarts = 3
 
 # A large course (see the README, "Large courses"): the gradebook on a PostgreSQL server, read
 # by formgrader and `nbgrader export` too, and grading on the workers of a Dask cluster.

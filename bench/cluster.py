@@ -43,10 +43,10 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
                 local, dask = same_class(Path(tmp), assignment, args.submissions,
                                          ("local", "dask"))
-                t_local = timed([grader, "grade", assignment, "--workers", str(args.threads)],
-                                local.root, args.cooldown)
-                t_dask = timed([grader, "grade", assignment, "--cluster",
-                                cluster.scheduler_address], dask.root, args.cooldown)
+                t_local, _ = timed([grader, "grade", assignment, "--workers", str(args.threads)],
+                                   local.root, args.cooldown)
+                t_dask, _ = timed([grader, "grade", assignment, "--cluster",
+                                   cluster.scheduler_address], dask.root, args.cooldown)
                 same = totals(local, assignment) == totals(dask, assignment)
                 rows.append((assignment, args.submissions, t_local, t_dask, same))
                 print(f"{assignment}: local {t_local:.1f} s, dask {t_dask:.1f} s, "

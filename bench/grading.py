@@ -5,18 +5,27 @@ answer cell i mod K replaced by the released stub, so scores vary), copied into 
 scratch courses, and graded once by each tool. Prints wall time, throughput and their ratio,
 and checks that both tools gave every student the same score.
 
+Then, from the ``timing`` that ``grader grade`` records in every ``.grading.json``, where a
+notebook's time goes (seconds per notebook in its worker: waiting for the job, sanitizing,
+kernel start, cells, hidden tests, re-runs after a dead kernel, finishing; the grading
+process's recording), its core-seconds (worker, kernels, grading process), and beside them the
+floor: the same notebook's hidden tests run in-process against the reference, with no kernel.
+
 Every timed run starts after a pause (``--cooldown``): on the virtual machines this was
 measured on, a minute of full load slows the next minute's work by up to 20%, which would
 otherwise penalise whichever tool runs second.
 
-    .venv/bin/python bench/grading.py [--submissions 40] [--workers N] [--cooldown 30]
+    .venv/bin/python bench/grading.py [--submissions 24] [--workers N] [--cooldown 30]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,6 +37,9 @@ from nbgrader.api import Gradebook
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import hidden_tests  # noqa: E402  (bench/, beside this file)
 
 from grader.course import Course  # noqa: E402
 from grader.release import release_copy  # noqa: E402
@@ -73,16 +85,37 @@ def same_class(root: Path, assignment: str, count: int,
     return first, second
 
 
-def timed(command: list[str], cwd: Path, cooldown: float) -> float:
+def timed(command: list[str], cwd: Path, cooldown: float) -> tuple[float, float]:
+    """Wall seconds of ``command``, and the CPU seconds of its own process."""
     time.sleep(cooldown)
     env = dict(os.environ, PATH=os.pathsep.join([str(Path(sys.executable).parent),
                                                  os.environ.get("PATH", "")]))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return elapsed
+    return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+STEPS = ("idle", "sanitize", "boot", "cells", "tests", "replay", "finish", "record")
+
+
+def breakdown(course: Course, assignment: str) -> dict[str, float]:
+    """Mean seconds per notebook of each step, and of worker and kernel CPU."""
+    records = [json.loads(p.read_text()) for p in
+               course.autograded.glob(f"*/{assignment}/.grading.json")]
+    timings = [t for r in records for t in r["timing"].values()]
+    keys = (*STEPS, "worker_cpu", "kernel_cpu", "clean_cpu")
+    return {k: statistics.fmean(t.get(k, 0.0) for t in timings) for k in keys}
+
+
+def floor(assignment: str) -> float:
+    """Seconds of the hidden tests of one solution notebook, in-process (no kernel)."""
+    measured = hidden_tests.measure(repeats=5)[assignment]
+    return sum(measured.values())
 
 
 def totals(course: Course, assignment: str) -> dict[str, float]:
@@ -102,24 +135,26 @@ def print_table(rows: list[tuple], first: str, second: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=40)
+    parser.add_argument("--submissions", type=int, default=24)
     parser.add_argument("--workers", type=int, default=None,
                         help="workers of grader grade (default: its own default)")
     parser.add_argument("--cooldown", type=float, default=30.0,
                         help="seconds of rest before each timed run (default: 30)")
     parser.add_argument("--assignment", action="append", default=None)
     args = parser.parse_args()
-    rows = []
+    rows, details = [], []
     for assignment in args.assignment or ["cross_entropy", "svm_hinge"]:
         with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
             stock, ours = same_class(Path(tmp), assignment, args.submissions, ("stock", "ours"))
-            t_stock = timed(["nbgrader", "autograde", assignment, "--force"], stock.root,
-                            args.cooldown)
+            t_stock, _ = timed(["nbgrader", "autograde", assignment, "--force"], stock.root,
+                               args.cooldown)
             workers = [] if args.workers is None else ["--workers", str(args.workers)]
-            t_ours = timed([str(Path(sys.executable).parent / "grader"), "grade", assignment,
-                            *workers], ours.root, args.cooldown)
+            t_ours, cpu_main = timed([str(Path(sys.executable).parent / "grader"), "grade",
+                                      assignment, *workers], ours.root, args.cooldown)
             same = totals(stock, assignment) == totals(ours, assignment)
             rows.append((assignment, args.submissions, t_stock, t_ours, same))
+            details.append((assignment, breakdown(ours, assignment),
+                            cpu_main / args.submissions, floor(assignment)))
             print(f"{assignment}: stock {t_stock:.1f} s, grader {t_ours:.1f} s, "
                   f"ratio {t_stock / t_ours:.2f}x, same scores: {same}", flush=True)
     print()
@@ -127,6 +162,14 @@ def main() -> None:
         rows.append(("all", sum(r[1] for r in rows), sum(r[2] for r in rows),
                      sum(r[3] for r in rows), all(r[4] for r in rows)))
     print_table(rows, "stock", "grader")
+    print()
+    print("seconds per notebook in its worker (wall), then core-seconds per notebook")
+    print(f"{'assignment':<15}" + "".join(f"{k:>9}" for k in STEPS)
+          + f"{'worker':>9}{'kernel':>9}{'clean':>9}{'grader':>9}{'total':>9}{'floor':>9}")
+    for assignment, steps, cpu_main, in_process in details:
+        cpu = (steps["worker_cpu"], steps["kernel_cpu"], steps["clean_cpu"], cpu_main)
+        print(f"{assignment:<15}" + "".join(f"{steps[k]:>9.4f}" for k in STEPS)
+              + "".join(f"{c:>9.4f}" for c in cpu) + f"{sum(cpu):>9.4f}{in_process:>9.4f}")
     if not all(row[-1] for row in rows):
         sys.exit("the two tools disagree on some scores")
 

@@ -76,13 +76,19 @@ def _fd2_to_fd1() -> Iterator[None]:
         os.close(saved)
 
 
-def _raised(name: str, exc: BaseException) -> AssertionError:
-    text = str(exc)
-    text = text if len(text) <= 300 else text[:300] + " ..."
-    hint = ""
+def _raised(name: str, exc: BaseException) -> Exception:
+    if isinstance(exc, Review):  # not the student's error: it stays a question for a person
+        return exc
     if isinstance(exc, NotImplementedError):
-        hint = " Replace the `raise NotImplementedError()` line with your code."
-    return AssertionError(f"{name} raised {type(exc).__name__}: {text}.{hint}")
+        return AssertionError(f"{name} raised NotImplementedError: it is not implemented yet. "
+                              "Replace the `raise NotImplementedError()` line with your code.")
+    # An exception without a message reads "f raised KeyError.", never "KeyError: ."; one
+    # relayed from the kernel as "Name: " (no text) loses its dangling colon.
+    text = str(exc).strip().rstrip(":").rstrip()
+    text = text if len(text) <= 300 else text[:300] + " ..."
+    detail = f": {text}" if text else ""
+    end = "" if text.endswith((".", "!", "?")) else "."
+    return AssertionError(f"{name} raised {type(exc).__name__}{detail}{end}")
 
 
 def call(func: Callable[..., Any], *args: Any, name: str, swallow_stdout: bool = False) -> Any:
@@ -265,10 +271,12 @@ def assert_close(
     rtol: float = 1e-7,
     atol: float = 1e-12,
     hint: str = "",
+    scale: ArrayLike | None = None,
 ) -> None:
     """Compare an array with the expected one: shape, finiteness, then values.
 
-    An entry passes when ``|got - expected| <= atol + rtol * |expected|``.
+    An entry passes when ``|got - expected| <= atol + rtol * scale``, where `scale` is
+    ``|expected|`` unless given.
 
     Parameters
     ----------
@@ -282,6 +290,10 @@ def assert_close(
         Tolerances.
     hint : str
         Appended to a failure message.
+    scale : array_like, optional
+        Magnitude of each entry (broadcast to the shape of `expected`): the sum of the
+        absolute values of the terms it is computed from, so that every honest way of
+        adding them up lands within a few rounding errors of it, whatever cancels.
     """
     got = np.asarray(got, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
@@ -289,21 +301,26 @@ def assert_close(
         raise AssertionError(f"{what}: got shape {got.shape}, expected {expected.shape}. {hint}")
     if np.isfinite(expected).all():
         assert_finite(got, what, hint)
+    magnitude = np.abs(expected) if scale is None else np.broadcast_to(
+        np.asarray(scale, dtype=np.float64), expected.shape)
     with np.errstate(all="ignore"):
         err = np.abs(got - expected)
-        bad = ~(err <= atol + rtol * np.abs(expected))
+        allowed = atol + rtol * magnitude
+        bad = ~(err <= allowed)
         bad &= ~((got == expected) | (np.isnan(got) & np.isnan(expected)))
     if not bad.any():
         return
-    score = np.where(bad, np.nan_to_num(err, nan=np.inf), -1.0)
+    score = np.where(bad, np.nan_to_num(err / np.maximum(allowed, 1e-300), nan=np.inf), -1.0)
     idx = np.unravel_index(int(np.argmax(score)), got.shape)
     at = f" at entry {_index(idx)}" if got.ndim else ""
     rel = gradcheck.rel_error(got[idx], expected[idx])
     count = f"{int(bad.sum())} of {got.size} values outside" if got.size > 1 else "outside"
+    limit = (f"the tolerance rtol={rtol:g}, atol={atol:g}" if scale is None
+             else f"the tolerance, {allowed[idx]:.1e} at that entry")
     raise AssertionError(
         f"{what}: wrong value{at}: expected {expected[idx]:.10g}, got {got[idx]:.10g} "
         f"(abs error {err[idx]:.2e}, rel error {rel:.2e}; {count} "
-        f"the tolerance rtol={rtol:g}, atol={atol:g}). {hint}".rstrip()
+        f"{limit}). {hint}".rstrip()
     )
 
 
@@ -314,8 +331,13 @@ def assert_gradient(
     what: str,
     tol: float = 1e-5,
     hint: str = "",
+    max_entries: int = 16,
 ) -> None:
     """Check a gradient against central differences of `f`, naming the worst entry.
+
+    Gradients of more than `max_entries` entries are checked along random directions
+    (:func:`grader.gradcheck.gradient_check`): as sure to catch a wrong gradient, and the
+    hidden tests compare every entry with the reference as well.
 
     Parameters
     ----------
@@ -331,8 +353,10 @@ def assert_gradient(
         Largest accepted relative error.
     hint : str
         Appended to a failure message.
+    max_entries : int
+        Largest gradient checked entry by entry.
     """
-    result = gradcheck.gradient_check(f, x, analytic)
+    result = gradcheck.gradient_check(f, x, analytic, max_entries=max_entries)
     if not result.passed(tol):
         raise AssertionError(
             f"{what} disagrees with the numerical gradient {result.describe()}. {hint}".rstrip()
@@ -364,6 +388,8 @@ def assert_untouched(
     """
     before = copy.deepcopy(args)
     work = copy.deepcopy(args)
+    # a function in the student's kernel is watched where nothing else of theirs runs
+    func = getattr(func, "isolated", func)
     try:
         with quiet():
             func(*work)
@@ -448,10 +474,13 @@ def count_trace_events(func: Callable[..., Any], *args: Any) -> int:
     return count
 
 
+Problem = Callable[[int], tuple]
+
+
 def assert_loop_free(
     func: Callable[..., Any],
-    small: tuple,
-    large: tuple,
+    small: Problem,
+    large: Problem,
     name: str,
     sizes: tuple[str, str] = ("a small problem", "a large problem"),
     slack: int = 5,
@@ -462,12 +491,17 @@ def assert_loop_free(
     a large problem. Loops, comprehensions, ``np.vectorize`` and calls to a looping helper
     all execute more lines on the larger problem; array operations do not.
 
+    Every counted call gets inputs the function has not seen before (``small(k)`` and
+    ``large(k)`` for a new ``k``; the warm-up calls get others), so a function that remembers
+    its answers gains nothing by it.
+
     Parameters
     ----------
     func : callable
         The student's function.
-    small, large : tuple
-        Arguments of the two problems.
+    small, large : callable
+        ``make(k) -> args``: the arguments of the k-th problem of each size, a new input for
+        every ``k`` (same sizes).
     name : str
         The function's name.
     sizes : tuple of str
@@ -475,12 +509,12 @@ def assert_loop_free(
     slack : int
         Extra events tolerated on the large problem (data-dependent branches).
     """
-    call(func, *small, name=name, swallow_stdout=True)  # warm-up: imports, caches
-    call(func, *large, name=name, swallow_stdout=True)
+    call(func, *small(0), name=name, swallow_stdout=True)  # warm-up: imports, caches
+    call(func, *large(0), name=name, swallow_stdout=True)
     try:
         # Stray events (finalizers, lazy imports) only ever add: the fewest of two runs counts.
-        n_small = min(count_trace_events(func, *small) for _ in range(2))
-        n_large = min(count_trace_events(func, *large) for _ in range(2))
+        n_small = min(count_trace_events(func, *small(k)) for k in (1, 2))
+        n_large = min(count_trace_events(func, *large(k)) for k in (1, 2))
     except AssertionError as exc:
         raise AssertionError(f"{name} cannot be checked for loops: {exc}") from exc
     except (Exception, SystemExit) as exc:
@@ -501,7 +535,10 @@ def best_time(
     """Best wall-clock time of up to `repeats` quiet calls of ``func(*args)``, in seconds.
 
     Stops early once the total time spent exceeds `budget` or a call is faster than
-    `good_enough`. Arguments are copied before each call, outside the timed region.
+    `good_enough`. Arguments are copied before each call, outside the timed region. The
+    repeated calls all see the same input: time a student's function with ``repeats=1`` on
+    a fresh input each time (as :func:`assert_fast` does), so that remembering an answer
+    gains nothing.
 
     Parameters
     ----------
@@ -540,7 +577,7 @@ def best_time(
 def assert_fast(
     func: Callable[..., Any],
     reference: Callable[..., Any],
-    args: tuple,
+    make: Problem,
     name: str,
     factor: float = 10.0,
     grace: float = 0.003,
@@ -549,9 +586,11 @@ def assert_fast(
 ) -> None:
     """Require `func` to run within ``factor`` times the reference's best time plus `grace`.
 
-    Rounds alternate reference and student runs on the same input, so that both see the same
-    machine load; the best times are compared. Generous enough for any vectorized answer on a
-    busy machine, far below a Python loop over the samples.
+    Each round draws a new input of the same size, ``make(k)``, and times the reference (best
+    of three) and then the student's function (once) on it: both see the same machine load,
+    and the student's function never sees an input twice, so a cache of earlier answers
+    gains nothing. The best times are compared. Generous enough for any vectorized answer on
+    a busy machine, far below a Python loop over the samples.
 
     Parameters
     ----------
@@ -559,8 +598,9 @@ def assert_fast(
         The student's function.
     reference : callable
         The reference solution.
-    args : tuple
-        The common input.
+    make : callable
+        ``make(k) -> args``: the k-th input, a new one for every ``k``, all of one size.
+        Inputs from ``k = 1`` on are timed; ``make(0)`` is left for the caller's own checks.
     name : str
         The function's name.
     factor : float
@@ -574,7 +614,8 @@ def assert_fast(
     """
     t_ref = t_student = np.inf
     start = time.perf_counter()
-    for _ in range(rounds):
+    for k in range(1, rounds + 1):
+        args = make(k)
         t_ref = min(t_ref, best_time(reference, *args, repeats=3))
         try:
             t_student = min(t_student, best_time(func, *args, repeats=1))

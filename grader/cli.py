@@ -48,8 +48,18 @@ class PipelineGroup(click.Group):
         # overlap with the template's.
         if args and args[0] in GRADING and not {"-h", "--help"} & set(args) \
                 and not _on_a_cluster(args):
-            template.start_for_course()
+            template.start_for_course(assignment=_assignment_of(args))
         return super().resolve_command(ctx, args)
+
+
+def _assignment_of(args: list[str]) -> str | None:
+    """The assignment a grading command names, if it can be told before parsing it."""
+    if "--assignment" in args[:-1]:
+        return args[args.index("--assignment") + 1]
+    positional = [a for a in args[1:] if not a.startswith("-")]
+    if args[0] == "grade" and positional:
+        return positional[0]
+    return None
 
 
 def _on_a_cluster(args: list[str]) -> bool:

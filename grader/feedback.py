@@ -4,7 +4,10 @@ nbgrader's ``generate_feedback`` renders the autograded notebook as it is, and t
 hidden tests to the student (nbgrader issue 1363). Here two preprocessors run first: every test
 cell gets back the source the student was given in ``release/``, and every error keeps its
 name and message but loses its traceback (IPython quotes the failing cell's source in it). Then
-nbgrader's own steps add the score of each item and the page's style.
+nbgrader's own steps add the score of each item and the page's style; an item nobody has graded
+yet says "awaiting grading" or "held for review" rather than 0 (:mod:`grader.feedback_template`),
+and MathJax is written into the page (:mod:`grader.mathjax`), so formulas render offline.
+The folder holds the pages and nothing of the grader's own (no ``.grading.json``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,15 +23,23 @@ import click
 import nbformat
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbformat import NotebookNode
+from nbgrader import utils
 from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 from traitlets import Unicode
 
 from grader.course import Course, CourseError
+from grader.feedback_template import FEEDBACK_TEMPLATE, TEMPLATE_NAME
 from grader.grade.record import RECORD_FILE
+from grader.grade.results import AWAITING, HELD_FOR_REVIEW, error_text
+from grader.grade.verdict import HELD
 from grader.gradebook import database_option
 from grader.logcapture import Capture
+from grader.mathjax import inline_mathjax
+
+HELD_NOTE = ("Held for review: the tests could not decide this item, so a member of the "
+             "teaching staff grades it.\n")
 
 
 class ShowReleasedTests(NbGraderPreprocessor):
@@ -54,14 +66,48 @@ class ShowReleasedTests(NbGraderPreprocessor):
 
 
 class ShortErrors(NbGraderPreprocessor):
-    """Keep an error's name and message; drop the traceback that quotes test sources."""
+    """Keep an error's name and message; drop the traceback that quotes test sources.
+
+    An item held for review shows that it was, never why: the reason is written for the
+    person who decides, and an unconfirmed suspicion is not a verdict to hand a student.
+    """
 
     def preprocess_cell(self, cell: NotebookNode, resources: dict, index: int):
+        outputs = []
         for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                name, text = output.get("ename", "Error"), output.get("evalue", "")
-                output["traceback"] = [f"{name}: {text}"]
+            if output.get("output_type") == "error" and output.get("ename") == HELD:
+                output = nbformat.v4.new_output("stream", name="stdout", text=HELD_NOTE)
+            elif output.get("output_type") == "error":
+                output["traceback"] = [error_text(output)]
+            outputs.append(output)
+        if "outputs" in cell:
+            cell.outputs = outputs
         return cell, resources
+
+
+class PendingGrades(GetGrades):
+    """nbgrader's ``GetGrades``, telling pending items apart from items that scored 0.
+
+    nbgrader's ``Grade.score`` reads 0 for an item no person has graded yet. Here such an
+    item gets ``pending`` in its metadata — "awaiting grading" (a written answer) or "held
+    for review" (a tested item its hidden test could not decide) — and the notebook's
+    resources get the points still pending, so the page says so instead of "0 / 3".
+    """
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        resources["nbgrader"]["pending"] = 0.0
+        return super().preprocess(nb, resources)
+
+    def _get_score(self, cell: NotebookNode, resources: dict) -> None:
+        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"],
+                                          self.notebook_id, self.assignment_id, self.student_id)
+        cell.metadata.nbgrader["score"] = grade.score
+        cell.metadata.nbgrader["points"] = grade.max_score
+        if grade.manual_score is None and grade.auto_score is None:
+            # an answer (or task) graded by hand awaits its grader; a test cell was held
+            by_hand = utils.is_solution(cell) or utils.is_task(cell)
+            cell.metadata.nbgrader["pending"] = AWAITING if by_hand else HELD_FOR_REVIEW
+            resources["nbgrader"]["pending"] += grade.max_score
 
 
 def generate_feedback(course: Course, assignment: str,
@@ -93,26 +139,37 @@ def generate_feedback(course: Course, assignment: str,
     config = course.config()
     config.ShowReleasedTests.release_directory = str(course.release)
     config.GenerateFeedback.preprocessors = [
-        ShowReleasedTests, ShortErrors, GetGrades, CSSHTMLHeaderPreprocessor
+        ShowReleasedTests, ShortErrors, PendingGrades, CSSHTMLHeaderPreprocessor
     ]
     config.GenerateFeedback.force = True
+    # The page and nothing else: the grading record (internal repairs, suspicion flags, stale
+    # after manual grading) stays with the course staff.
+    config.CourseDirectory.ignore = [*CourseDirectory().ignore, RECORD_FILE]
     written = []
-    for student in wanted:
-        if not any((course.autograded / student / assignment).glob("*.ipynb")):
-            written.append(_ungraded_page(course, assignment, student))
-            continue
-        config.CourseDirectory.assignment_id = assignment
-        config.CourseDirectory.student_id = student
-        app = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
-        errors = Capture(logging.ERROR)
-        app.log.addHandler(errors)
-        app.log.setLevel(logging.ERROR)
-        try:
-            app.start()
-        except Exception as error:
-            detail = "\n".join(errors.messages) or str(error)
-            raise CourseError(f"feedback for {student} failed:\n{detail}") from error
-        written += sorted((course.feedback / student / assignment).glob("*.html"))
+    with tempfile.TemporaryDirectory(prefix="grader-feedback-") as templates:
+        # nbconvert takes a template by file name; this one ships as text in this module
+        template = Path(templates, TEMPLATE_NAME)
+        template.write_text(FEEDBACK_TEMPLATE, encoding="utf-8")
+        config.HTMLExporter.template_file = str(template)
+        for student in wanted:
+            if not any((course.autograded / student / assignment).glob("*.ipynb")):
+                written.append(_ungraded_page(course, assignment, student))
+                continue
+            config.CourseDirectory.assignment_id = assignment
+            config.CourseDirectory.student_id = student
+            app = GenerateFeedback(coursedir=CourseDirectory(config=config), config=config)
+            errors = Capture(logging.ERROR)
+            app.log.addHandler(errors)
+            app.log.setLevel(logging.ERROR)
+            try:
+                app.start()
+            except Exception as error:
+                detail = "\n".join(errors.messages) or str(error)
+                raise CourseError(f"feedback for {student} failed:\n{detail}") from error
+            for page in sorted((course.feedback / student / assignment).glob("*.html")):
+                page.write_text(inline_mathjax(page.read_text(encoding="utf-8")),
+                                encoding="utf-8")
+                written.append(page)
     return written
 
 

@@ -71,6 +71,8 @@ class Notebook:
     items: list[Item] = field(default_factory=list)
     # (kind, source) of every code cell in order; kind is "test" or "code"
     cells: list[tuple[str, str]] = field(default_factory=list)
+    # position in ``cells`` of each answer cell: its grade id
+    answers: dict[int, str] = field(default_factory=dict)
 
 
 def source_of(cell: dict) -> str:
@@ -96,6 +98,7 @@ def load(path: str | os.PathLike) -> Notebook:
         code = source_of(cell)
         if meta.get("solution") and meta.get("grade_id"):
             answer = meta["grade_id"]
+            notebook.answers[len(notebook.cells)] = answer
         if meta.get("grade") and not meta.get("solution"):
             name = meta.get("grade_id", f"cell{len(notebook.cells)}").removeprefix("test_")
             item = Item(name, float(meta.get("points", 0)), public_part(code), answer)
@@ -125,8 +128,10 @@ def _explain(error: BaseException) -> tuple[str, str]:
     if isinstance(error, NotImplementedError):
         return FAIL, "not implemented yet (the cell still raises NotImplementedError)"
     if isinstance(error, NameError):
-        return FAIL, f"{error} (run the cell that defines it first)"
-    return ERROR, f"{type(error).__name__}: {error}"
+        return FAIL, (f"{error}: run the cell that defines it first (if that cell still "
+                      "raises NotImplementedError, it is not implemented yet)")
+    text = str(error).strip()
+    return ERROR, f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 class _Timeout(Exception):
@@ -211,20 +216,39 @@ def run_notebook(notebook: Notebook, name: str | None = None,
     items = {i.name: i for i in notebook.items}
     namespace: dict = {"__name__": "__main__", "display": lambda *a, **k: None}
     results = []
+    raised: dict[str, BaseException] = {}  # answer cells that raised, by grade id
     for number, (kind, code) in enumerate(notebook.cells, 1):
         if kind == "test":
             if code in wanted:
-                results.append(run_item(items[code], namespace, timeout))
+                result = run_item(items[code], namespace, timeout)
+                results.append(_blame_answer(result, raised.get(items[code].answer)))
             continue
         try:
             _run_code(without_magics(code), namespace, f"<cell {number}>", timeout)
         except BaseException as error:  # noqa: BLE001 -- a stub or a bug in one cell is normal
             if isinstance(error, KeyboardInterrupt):
                 raise
+            if number - 1 in notebook.answers:
+                raised[notebook.answers[number - 1]] = error
             _, message = _explain(error)
             if not isinstance(error, NotImplementedError):
                 print(f"code cell {number}: {message}", file=sys.stderr)
     return results
+
+
+def _blame_answer(result: Result, error: BaseException | None) -> Result:
+    """A failed test whose answer cell raised is reported as that cell's error.
+
+    Its variables were never defined, so the test would only say "name 'a' is not defined",
+    about a cell that did run.
+    """
+    if result.passed or error is None:
+        return result
+    if isinstance(error, NotImplementedError):
+        message = "not implemented yet (its answer cell still raises NotImplementedError)"
+    else:
+        message = f"its answer cell raised {_explain(error)[1]}"
+    return Result(result.item, FAIL, message, result.seconds)
 
 
 def summary(results: list[Result], title: str) -> str:

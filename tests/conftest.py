@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbformat import NotebookNode
 
 from grader.course import Course
 from grader.release import release, release_copy
@@ -42,6 +43,23 @@ def source_notebook(assignment: str) -> nbformat.NotebookNode:
 def released_notebook(course: Course, assignment: str) -> nbformat.NotebookNode:
     """The student version of ``assignment`` in ``course``."""
     return nbformat.read(course.release / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def item_scores(course: Course, assignment: str, student: str) -> dict[str, float | None]:
+    """Every item's score of a graded submission (None: pending)."""
+    from grader.grade.results import item_results
+
+    items = item_results(course.db_url, course.autograded / student / assignment, assignment,
+                         student)
+    return {i.grade_id: i.score for i in items}
+
+
+def full_marks(course: Course, assignment: str) -> dict[str, float | None]:
+    """Scores of a correct submission: every test passed, written answers pending."""
+    nb = released_notebook(course, assignment)
+    return {c.metadata.nbgrader["grade_id"]: (None if c.cell_type == "markdown"
+                                               else float(c.metadata.nbgrader["points"]))
+            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
 
 
 def cell(nb: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
@@ -105,3 +123,22 @@ def pg_course(root: Path, server, assignments: tuple[str, ...] = ("cross_entropy
     course = Course(root, database=server.create_database())
     release(course, list(assignments))
     return course
+def course_holding_an_item(root: Path, reason: str, assignment: str = "cross_entropy",
+                           item: str = "test_sigmoid_values") -> tuple[Course, NotebookNode]:
+    """A released course whose hidden test of ``item`` cannot decide: it raises
+    ``grader.checks.Review(reason)``. Returns the course and its solution notebook."""
+    from grader.release import release
+
+    (root / "source").mkdir(parents=True)
+    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(REPO / "source" / assignment, root / "source" / assignment)
+    path = root / "source" / assignment / f"{assignment}.ipynb"
+    nb = nbformat.read(path, 4)
+    test = cell(nb, item)
+    hidden = f"hidden.{item.removeprefix('test_')}("
+    test.source = "\n".join(f"from grader.checks import Review\nraise Review({reason!r})"
+                            if hidden in line else line for line in test.source.splitlines())
+    nbformat.write(nb, path)
+    course = Course(root)
+    release(course, [assignment])
+    return course, nb

@@ -70,6 +70,22 @@ def test_call_turns_exceptions_into_assertion_errors():
     with pytest.raises(AssertionError, match="raised SystemExit"):
         checks.call(sys.exit, 3, name="exit")
 
+    # No message without its text: never "raised ValueError: ." nor a dangling colon.
+    for error, expected in ((NotImplementedError(), "f raised NotImplementedError: it is not "
+                             "implemented yet. Replace the `raise NotImplementedError()` line "
+                             "with your code."),
+                            (ValueError(), "f raised ValueError."),
+                            (ValueError("  "), "f raised ValueError."),
+                            (RuntimeError("LinAlgError: "), "f raised RuntimeError: LinAlgError."),
+                            (KeyError("w"), "f raised KeyError: 'w'."),
+                            (ValueError("bad shape."), "f raised ValueError: bad shape.")):
+        def raises(error=error):
+            raise error
+
+        with pytest.raises(AssertionError) as info:
+            checks.call(raises, name="f")
+        assert str(info.value) == expected
+
     def shouts(x):
         raise ValueError(str(np.arange(10_000)))
 
@@ -230,13 +246,57 @@ def rowsum_while(A):
     return np.array(out)
 
 
-SMALL, LARGE = (np.ones((3, 4)),), (np.ones((60, 4)),)
+def SMALL(k):  # noqa: N802 - a problem factory, named like the constant it replaces
+    return (np.full((3, 4), float(k)),)
+
+
+def LARGE(k):  # noqa: N802
+    return (np.full((60, 4), float(k)),)
 
 
 def test_loop_free_passes_array_code():
     checks.assert_loop_free(rowsum_vectorized, SMALL, LARGE, "rowsum")
-    checks.assert_loop_free(ref.svm_loss, (np.ones((2, 3)), np.ones((4, 2)), np.zeros(4, int), 0),
-                            (np.ones((5, 9)), np.ones((50, 5)), np.zeros(50, int), 0), "svm")
+    checks.assert_loop_free(
+        ref.svm_loss, lambda k: (np.ones((2, 3)), np.full((4, 2), k), np.zeros(4, int), 0),
+        lambda k: (np.ones((5, 9)), np.full((50, 5), k), np.zeros(50, int), 0), "svm")
+
+
+def memoised(func):
+    """The same function, remembering its answer for every input it has seen."""
+    seen = {}
+
+    def remembering(*args):
+        key = b"".join(np.asarray(a).tobytes() for a in args)
+        if key not in seen:
+            seen[key] = func(*args)
+        return seen[key]
+
+    remembering.__name__ = f"memoised_{func.__name__}"
+    return remembering
+
+
+def test_every_counted_or_timed_call_sees_a_new_input():
+    seen = []
+
+    def recording(A):
+        seen.append(A.tobytes())
+        return A.sum(axis=1)
+
+    checks.assert_loop_free(recording, SMALL, LARGE, "rowsum")
+    assert len(seen) == 6 and len(set(seen)) == 6
+    seen.clear()
+    checks.assert_fast(recording, rowsum_vectorized,
+                       lambda k: (np.full((2000, 3), float(k)),), "rowsum")
+    assert seen and len(set(seen)) == len(seen)
+
+
+def test_remembering_answers_does_not_hide_a_loop_or_make_it_fast():
+    with pytest.raises(AssertionError, match="not loop-free"):
+        checks.assert_loop_free(memoised(rowsum_loop), SMALL, LARGE, "rowsum")
+    rng = np.random.default_rng(0)
+    with pytest.raises(AssertionError, match="too slow"):
+        checks.assert_fast(memoised(rowsum_loop), rowsum_vectorized,
+                           lambda k: (rng.standard_normal((20_000, 3)),), "rowsum")
 
 
 @pytest.mark.parametrize("func", [rowsum_loop, rowsum_comprehension, rowsum_vectorize,
@@ -264,7 +324,7 @@ def test_tracing_restores_the_previous_tracer():
     previous = sys.gettrace()
     sys.settrace(outer_tracer)
     try:
-        assert checks.count_trace_events(rowsum_loop, *LARGE) > 60
+        assert checks.count_trace_events(rowsum_loop, *LARGE(0)) > 60
         assert sys.gettrace() is outer_tracer
         with pytest.raises(AssertionError):
             checks.assert_loop_free(lambda A: 1 / 0, SMALL, LARGE, "broken")
@@ -284,10 +344,12 @@ def test_best_time_stops_early():
 
 
 def test_assert_fast_passes_vectorized_and_fails_loops_within_a_second():
-    A = np.random.default_rng(0).standard_normal((20_000, 3))
-    checks.assert_fast(rowsum_vectorized, rowsum_vectorized, (A,), "rowsum")
-    checks.assert_fast(lambda A: np.einsum("ij->i", A), rowsum_vectorized, (A,), "rowsum")
+    def make(k):
+        return (np.random.default_rng(k).standard_normal((20_000, 3)),)
+
+    checks.assert_fast(rowsum_vectorized, rowsum_vectorized, make, "rowsum")
+    checks.assert_fast(lambda A: np.einsum("ij->i", A), rowsum_vectorized, make, "rowsum")
     start = time.perf_counter()
     with pytest.raises(AssertionError, match="rowsum is too slow"):
-        checks.assert_fast(rowsum_loop, rowsum_vectorized, (A,), "rowsum")
+        checks.assert_fast(rowsum_loop, rowsum_vectorized, make, "rowsum")
     assert time.perf_counter() - start < 1.5

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.notebook
 
 EXAMPLES = REPO / "examples"
 SUBMITTED = EXAMPLES / "submitted"
-STUDENTS = ("ada", "ben", "cleo", "dan", "eve", "finn", "gus")
+STUDENTS = ("ada", "ben", "cleo", "dan", "eve", "finn", "gus", "hal")
 
 # The test items each student loses (grade ids without the "test_" prefix). "finn" submitted
 # the release untouched and "gus"'s cross_entropy file is damaged: both lose everything.
@@ -41,6 +41,7 @@ LOST: dict[str, dict[str, set[str]]] = {
         "eve": {"sce_loss", "sce_gradient", "sce_stable", "sce_shapes", "sce_untouched",
                 "two_class_logit", "reduction", "affine_map", "logit_gradients",
                 "saturation_ratio", "concave_threshold"},
+        "hal": {"bce_loss", "bce_gradient", "reduction"},  # right only up to 2048 samples
     },
     "svm_hinge": {
         "ada": set(),
@@ -52,6 +53,8 @@ LOST: dict[str, dict[str, set[str]]] = {
                 "softmax_stable", "softmax_shapes", "softmax_untouched", "softmax_loop_free",
                 "softmax_speed"},
         "gus": set(),
+        # a finite-difference naive gradient; a vectorised loss that assumes 64 features
+        "hal": {"svm_naive_gradient", "svm_vec_loss", "svm_vec_gradient"},
     },
 }
 # Students who wrote the derivation: it awaits manual grading (None). An unanswered one is
@@ -205,3 +208,15 @@ def test_examples_are_up_to_date(released_template: Course, tmp_path: Path) -> N
     stale = [str(p) for p in sorted(fresh) if _cells(tmp_path / p) != _cells(SUBMITTED / p)]
     assert not stale, (f"examples/submitted is out of date for {stale}; "
                        "run `.venv/bin/python examples/make_examples.py`")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_only_a_numerical_gradient_is_flagged_for_review(graded: Graded,
+                                                          assignment: str) -> None:
+    """hal's naive gradient calls numerical_gradient: flagged; nobody else's answer is."""
+    outcomes = graded.run(assignment)
+    flagged = {student for student, outcome in outcomes.items() if outcome.suspicious}
+    assert flagged == ({"hal"} if assignment == "svm_hinge" else set())
+    if assignment == "svm_hinge":
+        (why,) = outcomes["hal"].suspicious
+        assert "svm_loss_naive computes a gradient by finite differences" in why

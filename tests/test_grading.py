@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 import zipfile
 
 import nbformat
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, cell, released_notebook, source_notebook, submit
+from conftest import (
+    cell,
+    course_holding_an_item,
+    full_marks,
+    item_scores,
+    released_notebook,
+    source_notebook,
+    submit,
+)
 
 from grader.cli import main
 from grader.course import Course
 from grader.grade.record import FAILED, GRADED
-from grader.grade.results import item_results
 from grader.grade.run import Settings, grade_assignment
 
 pytestmark = pytest.mark.notebook
@@ -27,16 +33,11 @@ A = "cross_entropy"
 
 
 def scores(course: Course, student: str) -> dict[str, float | None]:
-    items = item_results(course.db_url, course.autograded / student / A, A, student)
-    return {i.grade_id: i.score for i in items}
+    return item_scores(course, A, student)
 
 
-def full_marks(course: Course) -> dict[str, float | None]:
-    """Scores of the untouched solution: every test passed, written answers pending."""
-    nb = released_notebook(course, A)
-    return {c.metadata.nbgrader["grade_id"]: (None if c.cell_type == "markdown"
-                                               else float(c.metadata.nbgrader["points"]))
-            for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+def marks(course: Course) -> dict[str, float | None]:
+    return full_marks(course, A)
 
 
 def tampered_solutions() -> dict[str, nbformat.NotebookNode]:
@@ -96,7 +97,7 @@ def tamper_run(tmp_path_factory: pytest.TempPathFactory):
 def test_honest_solution_scores_full_marks(tamper_run) -> None:
     course, outcomes = tamper_run
     assert outcomes["honest"].status == GRADED
-    assert scores(course, "honest") == full_marks(course)
+    assert scores(course, "honest") == marks(course)
 
 
 @pytest.mark.parametrize("student", ["answer_to_markdown", "duplicate_grade_id", "deleted_tests",
@@ -105,14 +106,14 @@ def test_damage_grades_like_the_honest_content(tamper_run, student: str) -> None
     course, outcomes = tamper_run
     outcome = outcomes[student]
     assert outcome.status == GRADED, outcome.reasons
-    assert scores(course, student) == full_marks(course)
+    assert scores(course, student) == marks(course)
     assert outcome.max_score == outcomes["honest"].max_score
     assert outcome.messages, "what nbgrader repaired is on record"
 
 
 def test_deleted_answer_loses_only_its_items(tamper_run) -> None:
     course, outcomes = tamper_run
-    expected = full_marks(course) | {"test_two_class_logit": 0.0, "test_reduction": 0.0}
+    expected = marks(course) | {"test_two_class_logit": 0.0, "test_reduction": 0.0}
     assert outcomes["deleted_answer_and_test"].status == GRADED
     assert scores(course, "deleted_answer_and_test") == expected
 
@@ -127,6 +128,27 @@ def test_unreadable_notebook_fails_with_reason_and_zero(tamper_run, student, rea
     assert outcome.score == 0
     record = json.loads((course.autograded / student / A / ".grading.json").read_text())
     assert record["status"] == FAILED and record["reasons"] == outcome.reasons
+
+
+def test_an_unreadable_notebook_is_listed_in_formgrader_with_its_reason(tamper_run) -> None:
+    # formgrader lists (and opens) only submissions with a notebook in autograded/: the
+    # unreadable one gets the released notebook under a note saying why, its scores stay 0.
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    course, outcomes = tamper_run
+    api = NbGraderAPI(coursedir=CourseDirectory(root=str(course.root)),
+                      config=course.config())
+    listed = {s["student"] for s in api.get_notebook_submissions(A, A)}
+    assert {"invalid_json", "not_a_notebook", "honest"} <= listed
+    shown = nbformat.read(course.autograded / "invalid_json" / A / f"{A}.ipynb", as_version=4)
+    note = shown.cells[0]
+    assert note.cell_type == "markdown" and "could not be read" in note.source
+    assert "not valid JSON (line 1" in note.source
+    assert [c.source for c in shown.cells[1:]] == \
+        [c.source for c in released_notebook(course, A).cells]
+    assert set(scores(course, "invalid_json").values()) == {0.0}
+    assert outcomes["invalid_json"].score == 0
 
 
 def test_regrading_is_idempotent(tamper_run) -> None:
@@ -166,7 +188,7 @@ def test_hangs_memory_and_dead_kernels_are_contained(course: Course) -> None:
         "affine_map", "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"))
     outcomes = {o.student: o for o in grade_assignment(
         course, A, settings=Settings(workers=2, cell_timeout=4))}
-    full = full_marks(course)
+    full = marks(course)
 
     assert outcomes["loop_cell"].status == GRADED
     assert scores(course, "loop_cell") == full
@@ -200,7 +222,7 @@ def test_lms_zip_export_is_graded(course: Course, tmp_path) -> None:
     outcomes = {o.student: o for o in grade_assignment(
         course, A, submissions=archive, settings=Settings(workers=2))}
     assert set(outcomes) == {"lovelaceada", "turingalan"}
-    assert outcomes["lovelaceada"].score == sum(v for v in full_marks(course).values() if v)
+    assert outcomes["lovelaceada"].score == sum(v for v in marks(course).values() if v)
     assert outcomes["turingalan"].score == 0
 
 
@@ -226,7 +248,7 @@ def test_without_isolation_grades_the_same_and_says_so(course: Course) -> None:
     submit(course, "honest", A, source_notebook(A))
     [outcome] = grade_assignment(course, A, settings=Settings(workers=1, sandbox=False))
     assert outcome.status == GRADED
-    assert scores(course, "honest") == full_marks(course)
+    assert scores(course, "honest") == marks(course)
     assert outcome.sandbox.startswith("not isolated")
 
 
@@ -272,24 +294,10 @@ def test_an_inconclusive_hidden_test_holds_its_item_for_review(tmp_path) -> None
     # item is pending in the gradebook, for a person to grade, and the record says why.
     from nbgrader.api import Gradebook
 
-    from grader.release import release
-
-    root = tmp_path / "course"
-    (root / "source").mkdir(parents=True)
-    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(REPO / "source" / A, root / "source" / A)
-    path = root / "source" / A / f"{A}.ipynb"
-    nb = nbformat.read(path, 4)
-    test = cell(nb, "test_sigmoid_values")
-    test.source = test.source.replace(
-        "hidden.sigmoid_values(sigmoid)",
-        "from grader.checks import Review\nraise Review('the evidence is not conclusive')")
-    nbformat.write(nb, path)
-    course = Course(root)
-    release(course, [A])
+    course, nb = course_holding_an_item(tmp_path / "course", "the evidence is not conclusive")
     submit(course, "held", A, nb)
     [outcome] = grade_assignment(course, A, settings=Settings(workers=1))
-    assert scores(course, "held") == full_marks(course) | {"test_sigmoid_values": None}
+    assert scores(course, "held") == marks(course) | {"test_sigmoid_values": None}
     assert outcome.held == {f"{A}:test_sigmoid_values": "the evidence is not conclusive"}
     assert outcome.pending == 3 + 2  # the written derivation and the held item
     with Gradebook(course.db_url) as gb:

@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import pytest
 import scipy.special
+from test_checks import memoised
 
 from grader import gradcheck
 from grader import reference as ref
@@ -560,7 +561,8 @@ def test_every_item_of_the_contract_is_tested():
               ce.__name__ and not n.startswith("_")}
     assert public == ce_items
     svm_public = {n for n in dir(svm) if callable(getattr(svm, n)) and not n.startswith("_")
-                  and getattr(svm, n).__module__ == svm.__name__} - {"problem"}
+                  and getattr(svm, n).__module__ == svm.__name__}
+    svm_public -= {"problem", "kink_problem", "unlikely_class_problem"}
     assert svm_public == set(SVM_PASS)
 
 
@@ -581,7 +583,8 @@ def test_reference_passes_the_numeric_checks_with_room_to_spare(monkeypatch):
     ce.logit_gradients(ref.logit_gradients)
     svm.svm_vec_gradient(ref.svm_loss)
     svm.softmax_gradient(ref.softmax_loss)
-    assert len(errors) == len(ce.BCE_CASES) + len(ce.SCE_CASES) + 2 + 2 * len(svm.CASES)
+    assert len(errors) == (len(ce.BCE_CASES) + len(ce.SCE_CASES) + 2 + 2 * len(svm.CASES)
+                           + len(svm.SCALE_CASES) + len(svm.SOFTMAX_SCALE_CASES))
     assert max(errors) < 2e-6
 
 
@@ -607,3 +610,307 @@ def test_svm_problems_mix_active_and_inactive_margins():
     m = svm._margins(W, X, y)
     finite = m[np.isfinite(m)]
     assert (finite > 0).any() and (finite < 0).any()
+
+
+# ---- the sizes students meet, and gradients that come from the derivation ------------------
+
+
+def numerical(loss_fn, h=1e-5, stencil="central"):
+    """A "gradient" by finite differences of the loss itself: the derivation avoided.
+
+    To keep the tests quick it differentiates only inputs of up to 2000 entries and returns
+    the exact gradient for larger ones: the small problems alone must expose it.
+    """
+    def answer(W, *rest):
+        W = np.asarray(W, dtype=np.float64)
+        if W.size > 2000:
+            return loss_fn(W, *rest)
+        loss = loss_fn(W, *rest)[0]
+        grad = np.zeros_like(W)
+        for idx in np.ndindex(W.shape):
+            def at(step, idx=idx):
+                moved = W.copy()
+                moved[idx] += step
+                return loss_fn(moved, *rest)[0]
+            if stencil == "central":
+                grad[idx] = (at(h) - at(-h)) / (2 * h)
+            elif stencil == "forward":
+                grad[idx] = (at(h) - loss) / h
+            else:  # five-point, fourth order
+                grad[idx] = (at(-2 * h) - 8 * at(-h) + 8 * at(h) - at(2 * h)) / (12 * h)
+        return loss, grad
+    answer.__name__ = f"numerical_{loss_fn.__name__}_{stencil}_{h:g}"
+    return answer
+
+
+FD_STEPS = [(h, st) for h in (1e-2, 1e-4, 1e-6, 1e-9, 1e-12) for st in ("central", "forward")]
+FD_STEPS += [(1e-3, "five"), (1e-5, "five")]
+
+
+def bce_tanh(z, t):
+    """A sigmoid through tanh: the least accurate honest formula for tiny probabilities."""
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))
+    return float(np.mean(np.logaddexp(0.0, z) - t * z)), (p - t) / z.shape[0]
+
+
+def bce_one_minus(z, t):
+    p = 1.0 - scipy.special.expit(-z)
+    return np.mean(np.logaddexp(0.0, z) - t * z), (p - t) / len(z)
+
+
+def sce_subtract(S, y):
+    """(P - Y) / N computed as P / N - Y / N."""
+    n = S.shape[0]
+    log_p = S - scipy.special.logsumexp(S, axis=1, keepdims=True)
+    Y = np.eye(S.shape[1])[y]
+    return -np.sum(Y * log_p) / n, np.exp(log_p) / n - Y / n
+
+
+def svm_ge_mask(W, X, y, reg):
+    """`>=` with a boolean mask, margins left unclipped (the style of cleo's answer)."""
+    n = X.shape[0]
+    S = X @ W
+    idx = np.arange(n)
+    margins = S - S[idx, y].reshape(-1, 1) + 1
+    margins[idx, y] = 0
+    active = margins >= 0
+    active[idx, y] = False
+    M = active.astype(float)
+    M[idx, y] = -active.sum(axis=1)
+    return (margins * active).sum() / n + reg * (W ** 2).sum(), X.T @ M / n + 2 * reg * W
+
+
+def svm_add_at(W, X, y, reg):
+    """Accumulates x_i into the columns of dW one sample at a time, in another order."""
+    n, c = X.shape[0], W.shape[1]
+    S = X.dot(W)
+    margins = S - S[np.arange(n), y][:, None] + 1.0
+    margins[np.arange(n), y] = -1.0
+    active = margins > 0
+    dW = np.zeros((c, W.shape[0]))
+    rows, cols = np.nonzero(active)
+    np.add.at(dW, cols, X[rows])
+    np.add.at(dW, y[rows], -X[rows])
+    loss = float(np.sum(margins[active])) / n + reg * float(np.sum(W * W))
+    return loss, dW.T / n + reg * 2.0 * W
+
+
+def softmax_ratio(W, X, y, reg):
+    """P = E / E.sum() and P - Y through a one-hot matrix, subtracted after the product."""
+    n = X.shape[0]
+    S = X @ W
+    E = np.exp(S - S.max(axis=1, keepdims=True))
+    P = E / E.sum(axis=1, keepdims=True)
+    Y = np.eye(W.shape[1])[y]
+    loss = np.mean(np.log(E.sum(axis=1)) - (S - S.max(axis=1, keepdims=True))[np.arange(n), y])
+    return loss + reg * np.sum(W * W), (X.T @ P - X.T @ Y) / n + 2 * reg * W
+
+
+HONEST_GRADIENTS = {
+    "bce_gradient": (ce, BCE_OK + [bce_tanh, bce_one_minus]),
+    "sce_gradient": (ce, SCE_OK + [sce_subtract]),
+    "svm_naive_gradient": (svm, SVM_OK + [svm_loop_samples, svm_ge_mask, svm_add_at]),
+    "svm_vec_gradient": (svm, SVM_OK + [svm_ge_mask, svm_add_at]),
+    "softmax_gradient": (svm, SOFTMAX_OK_W + [softmax_loop, softmax_ratio]),
+}
+
+
+@pytest.mark.parametrize(("item", "func"), [
+    pytest.param(item, f, id=f"{item}-{f.__name__}")
+    for item, (_, funcs) in HONEST_GRADIENTS.items() for f in funcs])
+def test_every_honest_gradient_keeps_full_credit_with_room_to_spare(item, func, monkeypatch):
+    """Honest formulas pass the exact comparisons at a hundredth of their tolerance or less."""
+    from grader import checks
+
+    worst = []
+    original = checks.assert_close
+
+    def spy(got, expected, what, rtol=1e-7, atol=1e-12, hint="", scale=None):
+        if scale is not None:
+            err = np.abs(np.asarray(got, float) - np.asarray(expected, float))
+            worst.append(float(np.max(err / np.maximum(rtol * np.asarray(scale), 1e-300))))
+        return original(got, expected, what, rtol, atol, hint, scale)
+
+    monkeypatch.setattr(checks, "assert_close", spy)
+    module, _ = HONEST_GRADIENTS[item]
+    getattr(module, item)(func)
+    assert worst and max(worst) < 1e-2, max(worst)
+
+
+def bce_loss_only(z, t):
+    return ref.binary_cross_entropy(z, t)
+
+
+bce_loss_only.__name__ = "binary_cross_entropy"
+FD_GRADIENT_ITEMS = [
+    ("bce_gradient", ce, ref.binary_cross_entropy),
+    ("sce_gradient", ce, ref.softmax_cross_entropy),
+    ("svm_naive_gradient", svm, ref.svm_loss),
+    ("svm_vec_gradient", svm, ref.svm_loss),
+    ("softmax_gradient", svm, ref.softmax_loss),
+]
+
+
+@pytest.mark.parametrize(("item", "module", "loss_fn", "h", "stencil"), [
+    pytest.param(item, module, loss_fn, h, st, id=f"{item}-{st}-{h:g}")
+    for item, module, loss_fn in FD_GRADIENT_ITEMS for h, st in FD_STEPS])
+def test_a_finite_difference_gradient_loses_the_gradient_item(item, module, loss_fn, h, stencil):
+    answer = numerical(loss_fn, h, stencil)
+    with pytest.raises(AssertionError):
+        getattr(module, item)(answer)
+    loss_item = item.replace("gradient", "loss")
+    getattr(module, loss_item)(answer)  # its loss is right: that item keeps its points
+
+
+def test_a_numerical_gradient_is_told_to_use_the_derivation():
+    with pytest.raises(AssertionError, match="derived formula"):
+        svm.svm_naive_gradient(numerical(ref.svm_loss, 1e-6))
+
+
+# Answers right only at small sizes: a loop bound or slice that assumes a size typical of a
+# well-known data set or a training habit, or a margin counted only above a tolerance.
+
+
+def svm_ten_classes(W, X, y, reg):
+    """Loops over at most 10 classes (CIFAR-10, digits)."""
+    n, c = X.shape[0], min(W.shape[1], 10)
+    loss, dW = 0.0, np.zeros_like(W)
+    for i in range(n):
+        s = X[i] @ W
+        for j in range(c):
+            m = s[j] - s[y[i]] + 1
+            if j != y[i] and m > 0:
+                loss += m
+                dW[:, j] += X[i]
+                dW[:, y[i]] -= X[i]
+    return loss / n + reg * np.sum(W * W), dW / n + 2 * reg * W
+
+
+def svm_digits_features(W, X, y, reg):
+    """Uses at most 64 features (the digits data)."""
+    d = min(X.shape[1], 64)
+    loss, dW = ref.svm_loss(W[:d], X[:, :d], y, 0.0)
+    full = np.zeros_like(W)
+    full[:d] = dW
+    return loss + reg * np.sum(W * W), full + 2 * reg * W
+
+
+def svm_batch(W, X, y, reg):
+    """Averages over at most 2048 samples (a batch-size habit)."""
+    n = min(X.shape[0], 2048)
+    loss, dW = ref.svm_loss(W, X[:n], y[:n], reg)
+    return loss, dW
+
+
+def svm_tolerance(W, X, y, reg):
+    """Counts a margin only above a small tolerance."""
+    n = X.shape[0]
+    S = X @ W
+    M = S - S[np.arange(n), y][:, None] + 1
+    M[np.arange(n), y] = 0
+    active = M > 1e-6
+    coef = active.astype(float)
+    coef[np.arange(n), y] = -active.sum(axis=1)
+    return np.sum(M * active) / n + reg * np.sum(W * W), X.T @ coef / n + 2 * reg * W
+
+
+def softmax_thousand_classes(W, X, y, reg):
+    """Softmax over at most 1000 classes (ImageNet)."""
+    c = min(W.shape[1], 1000)
+    S = X @ W[:, :c]
+    loss, dS = ref.softmax_cross_entropy(S, y)
+    dW = np.zeros_like(W)
+    dW[:, :c] = X.T @ dS
+    return loss + reg * np.sum(W * W), dW + 2 * reg * W
+
+
+def softmax_cifar_features(W, X, y, reg):
+    """Uses at most 3073 features (CIFAR-10 with the bias)."""
+    d = min(X.shape[1], 3073)
+    loss, dS = ref.softmax_cross_entropy(X[:, :d] @ W[:d], y)
+    dW = np.zeros_like(W)
+    dW[:d] = X[:, :d].T @ dS
+    return loss + reg * np.sum(W * W), dW + 2 * reg * W
+
+
+def sce_batch(S, y):
+    n = min(S.shape[0], 2048)
+    loss, dS = ref.softmax_cross_entropy(S[:n], y[:n])
+    full = np.zeros_like(S)
+    full[:n] = dS * n / S.shape[0]
+    return loss, full
+
+
+def sce_hundred_classes(S, y):
+    c = min(S.shape[1], 100)
+    loss, dS = ref.softmax_cross_entropy(S[:, :c], np.minimum(y, c - 1))
+    full = np.zeros_like(S)
+    full[:, :c] = dS
+    return loss, full
+
+
+def bce_batch(z, t):
+    n = min(len(z), 2048)
+    loss, dz = ref.binary_cross_entropy(z[:n], t[:n])
+    return loss, np.concatenate([dz * n / len(z), np.zeros(len(z) - n)])
+
+
+def softmax_thousand(S):
+    c = min(S.shape[1], 1000)
+    out = np.zeros_like(S)
+    out[:, :c] = ref.softmax(S[:, :c])
+    return out
+
+
+SIZE_BOUND = [
+    (svm, ["svm_naive_loss", "svm_naive_gradient", "svm_vec_loss", "svm_vec_gradient"],
+     [svm_ten_classes, svm_digits_features, svm_batch]),
+    (svm, ["svm_naive_gradient", "svm_vec_gradient"], [svm_tolerance]),
+    (svm, ["softmax_loss", "softmax_gradient"],
+     [softmax_thousand_classes, softmax_cifar_features]),
+    (ce, ["sce_loss", "sce_gradient"], [sce_batch, sce_hundred_classes]),
+    (ce, ["bce_loss", "bce_gradient"], [bce_batch]),
+    (ce, ["softmax_values"], [softmax_thousand]),
+]
+
+
+@pytest.mark.parametrize(("module", "item", "func"), [
+    pytest.param(module, item, f, id=f"{item}-{f.__name__}")
+    for module, items, funcs in SIZE_BOUND for item in items for f in funcs])
+def test_an_answer_right_only_at_small_sizes_loses_its_items(module, item, func):
+    with pytest.raises(AssertionError):
+        getattr(module, item)(func)
+
+
+@pytest.mark.parametrize("case", svm.KINK_CASES)
+def test_near_kink_margins_are_tiny_but_not_zero_and_the_rest_stay_away(case):
+    W, X, y, _ = svm.kink_problem(*case)
+    m = np.abs(svm._margins(W, X, y))
+    m = np.sort(m, axis=1)[:, :-1]  # the y_i column is inf
+    assert m.min() >= 0.5e-10 and (m[:, 0] < 2e-10).sum() >= len(y) // 5
+    assert np.all(m[:, 1:] >= svm.MIN_MARGIN)
+    # every honest way of computing the scores agrees on the sign of every margin
+    S_loop = np.array([[sum(X[i, d] * W[d, j] for d in range(X.shape[1]))
+                        for j in range(W.shape[1])] for i in range(len(y))])
+    M_loop = S_loop - S_loop[np.arange(len(y)), y][:, None] + 1
+    M_ref = svm._margins(W, X, y)
+    finite = np.isfinite(M_ref)
+    assert np.array_equal(M_loop[finite] > 0, M_ref[finite] > 0)
+
+
+def test_problems_are_the_same_every_time_and_read_only():
+    a, b = svm.kink_problem(*svm.KINK_CASES[0]), svm.kink_problem(*svm.KINK_CASES[0])
+    assert all(np.array_equal(u, v) for u, v in zip(a[:3], b[:3]))
+    with pytest.raises(ValueError):
+        a[1][0, 0] = 1.0
+
+
+# ---- counted and timed calls see new inputs ------------------------------------------------
+
+
+@pytest.mark.parametrize("item", ["svm_vec_loop_free", "svm_vec_speed"])
+def test_a_cache_of_answers_loses_what_the_same_loop_loses(item):
+    for func in (svm_loop_samples, memoised(svm_loop_samples)):
+        with pytest.raises(AssertionError):
+            getattr(svm, item)(func)
+    getattr(svm, item)(memoised(ref.svm_loss))  # a cache in a vectorized answer costs nothing

@@ -35,6 +35,7 @@ from nbgrader.api import Gradebook
 
 from grader.report import build_report
 from grader.report.artifacts import failure_message
+from grader.report.charts import PENDING, item_shares, item_shares_svg
 from grader.report.items import message_pattern
 from grader.report.policy import CoursePolicy, LatePolicy, load_policy
 from grader.report.synthetic import ensure_alembic_on_path
@@ -257,6 +258,48 @@ def test_pending_is_not_zero(report) -> None:
     assert essay["zero"] == 0  # the pending answer is not counted as a zero
 
 
+def test_pending_has_its_own_share_in_the_item_chart(report) -> None:
+    # bob's essay is not graded yet: a quarter of the essay's bar is pending, not "no credit"
+    shares = item_shares(report.items, "hw1").set_index("item")
+    assert shares.loc["essay", ["full", "partial", "zero", "pending"]].tolist() == \
+        pytest.approx([25, 50, 0, 25])
+    assert shares.loc["test_a", ["full", "zero", "pending"]].tolist() == \
+        pytest.approx([75, 25, 0])
+    svg = item_shares_svg(report.items, "hw1")
+    assert "pending (not graded yet)" in svg and PENDING in svg
+
+
+def test_an_item_held_for_review_is_pending_with_its_reason(small_course: Path) -> None:
+    # A hidden test could not decide bob's test_c: no automatic score, a person decides.
+    with Gradebook(f"sqlite:///{small_course / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("test_c", "hw2", "hw2", "bob")
+        grade.auto_score, grade.needs_manual_grade = None, True
+        gb.db.commit()
+    record = small_course / "autograded" / "bob" / "hw2" / ".grading.json"
+    record.write_text(json.dumps({"status": "graded", "reasons": [], "suspicious": [],
+                                  "held": {"hw2:test_c": "the gradient looks numeric"}}))
+    report = build_report(small_course)
+    flags = report.flags[["student_id", "assignment", "kind", "reason"]].values.tolist()
+    assert ["bob", "hw2", "held for review", "test_c: the gradient looks numeric"] in flags
+    assert ["bob", "hw2", "pending", "1 item(s) await grading: test_c"] in flags
+    assert math.isnan(report.item_scores.loc["bob", ("hw2", "test_c")])
+    shares = item_shares(report.items, "hw2").set_index("item")
+    # alice and carol graded (erin's run failed and is left out), bob pending
+    assert shares.loc["test_c", ["full", "zero", "pending"]].tolist() == \
+        pytest.approx([200 / 3, 0, 100 / 3])
+
+
+def test_header_names_the_policy_file_as_the_course_knows_it(small_course: Path) -> None:
+    from grader.report.html import html_page
+
+    page = html_page(build_report(small_course))
+    assert "policy: course.toml" in page
+    assert str(small_course) not in page
+    outside = small_course.parent / "elsewhere.toml"
+    outside.write_text(POLICY_TOML)
+    assert load_policy(outside, course_dir=small_course).source == str(outside)
+
+
 def test_item_statistics(report) -> None:
     items = report.items.set_index("item")
     a = items.loc["test_a"]  # alice 2, bob 0, carol 2, erin 2
@@ -364,7 +407,7 @@ def test_flags(report) -> None:
         ["bob", "hw1", "late", "1 d 1 h late, penalty 1.2 of 6 points"],
         ["carol", "hw1", "review",
          "manual grade(s) to check again after the autograder re-ran: essay"],
-        ["bob", "hw1", "pending", "1 item(s) await manual grading: essay"],
+        ["bob", "hw1", "pending", "1 item(s) await grading: essay"],
     ]
 
 

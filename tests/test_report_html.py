@@ -35,7 +35,7 @@ CONSOLE = re.compile(r":CONSOLE[:(]\d*\)?\]\s*(.*)")
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.fail("headless Chromium is required: apt-get install -y chromium")
+        pytest.fail("headless Chromium is required: `make system-deps` installs it")
     return path
 
 
@@ -177,6 +177,10 @@ def test_small_class_in_the_browser(small_page: Path, tmp_path: Path) -> None:
     assert scores["dave"][1:] == ["—"] * 5
     for chart in ("histogram", "items-hw1", "items-hw2"):
         assert f'id="{chart}"><svg' in dom
+    # bob's essay awaits grading: the chart has a pending state of its own, with its legend
+    chart = dom[dom.index('id="items-hw1"'):dom.index('id="items-hw2"')]
+    assert "pending (not graded yet)" in chart and "#90a4ae" in chart
+    assert "policy: course.toml" in dom and str(small_page.parent) not in dom
 
 
 def test_small_class_screenshot(small_page: Path, tmp_path: Path) -> None:

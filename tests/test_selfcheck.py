@@ -103,3 +103,24 @@ def test_check_inside_the_untouched_release(tmp_path: Path) -> None:
     assert "0 of 24 items passed" in everything
     assert "not implemented yet" in everything
     assert "not your grade" not in everything and "does not mean full marks" in everything
+
+
+def test_a_stub_answer_cell_reads_not_implemented_from_a_shell(tmp_path: Path, capsys) -> None:
+    # `python selfcheck.py NOTEBOOK` runs every cell: the affine map's answer cell (module
+    # level `a, b`) raises NotImplementedError, so its test must not blame a missing name.
+    assert selfcheck.main([str(RELEASE)]) == 1
+    out = capsys.readouterr().out
+    assert "0 of 24 items passed" in out
+    assert "is not defined" not in out
+    affine = out[out.index("✗ affine_map"):].splitlines()[1]
+    assert "not implemented yet" in affine
+    # an answer cell failing for another reason is named as the cause
+    nb = nbformat.read(RELEASE, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "affine_map":
+            cell.source = "a = np.array([0.0, 1.0])\nb = np.zeros(3) @ np.zeros(2)\n"
+    broken = tmp_path / "cross_entropy.ipynb"
+    nbformat.write(nb, broken)
+    results = {r.item.name: r for r in selfcheck.run_notebook(selfcheck.load(broken))}
+    assert results["affine_map"].message.startswith("its answer cell raised ValueError: ")
+    assert "not implemented yet" in results["sigmoid_values"].message

@@ -19,12 +19,16 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from grader.checks import Review
 from grader.grade import channel
 from grader.grade.kernel import GRACE, Kernel, KernelLost, Timeout
+
+if TYPE_CHECKING:
+    from grader.grade.clean import CleanProcess
 
 
 class BridgeError(RuntimeError):
@@ -47,12 +51,17 @@ class Bridge:
     faults : dict
         Functions that must not be called again, with why (shared with the executor, which
         adds the functions whose cells hung or killed a kernel).
+    clean : CleanProcess, optional
+        Where loop-freeness, speed and untouched inputs are measured (see
+        :mod:`grader.grade.clean`); without one, in ``kernel``.
     """
 
-    def __init__(self, kernel: Kernel, timeout: float, faults: dict[str, BridgeError]) -> None:
+    def __init__(self, kernel: Kernel, timeout: float, faults: dict[str, BridgeError],
+                 clean: CleanProcess | None = None) -> None:
         self.kernel = kernel
         self.timeout = timeout
         self.faults = faults
+        self.clean = clean
         self.lost = False
 
     def request(self, op: str, name: str, args: Sequence[Any] = ()) -> tuple[dict, list]:
@@ -90,16 +99,32 @@ class Bridge:
 
 
 class StudentFunction:
-    """Stands in for a function defined in the student's kernel."""
+    """Stands in for a function defined in the student's kernel.
 
-    def __init__(self, bridge: Bridge, name: str) -> None:
+    Loop-freeness and speed are measured on :attr:`isolated`, the same function in a clean
+    process; hidden tests of untouched inputs call :attr:`isolated` too.
+    """
+
+    def __init__(self, bridge: Bridge, name: str, clean_copy: bool = False) -> None:
         self.bridge = bridge
         self.__name__ = self.name = name
+        self.clean_copy = clean_copy
+
+    @property
+    def isolated(self) -> StudentFunction:
+        """This function in the clean process (raises ``Review`` where it cannot be trusted)."""
+        if self.clean_copy or self.bridge.clean is None:
+            return self
+        return StudentFunction(self.bridge.clean.function(self.name), self.name, True)
 
     def _send(self, op: str, args: tuple) -> tuple[dict, list]:
         answer, data = self.bridge.request(op, self.name, args)
         if "error" in answer:
             ename, evalue = (list(answer["error"]) + ["", ""])[:2]
+            if self.clean_copy and ename == "NameError":
+                # it runs in the kernel, where the notebook's other statements ran first
+                raise Review(f"held for review: {self.name} uses a name its notebook defines "
+                             f"by running code ({evalue}), so it cannot be measured on its own.")
             kind = getattr(builtins, str(ename), None)
             if isinstance(kind, type) and issubclass(kind, Exception) and kind is not SystemExit:
                 raise kind(str(evalue))
@@ -118,7 +143,9 @@ class StudentFunction:
         return channel.decode(answer.get("result"), data, f"what {self.name} returned")
 
     def trace_events(self, *args: Any) -> int:
-        """Trace events of one call in the student's own code, counted inside the kernel."""
+        """Trace events of one call in the student's own code, counted in the clean process."""
+        if not self.clean_copy and self.bridge.clean is not None:
+            return self.isolated.trace_events(*args)
         answer, _ = self._send("trace", args)
         if answer.get("tampered"):
             raise AssertionError("the function changed the Python tracer (sys.settrace).")
@@ -129,7 +156,11 @@ class StudentFunction:
         """Shortest time of a call, measured from here: the kernel cannot misreport it.
 
         The cost of a round trip that calls nothing is measured the same way and subtracted.
+        The function runs in the clean process, where nothing else of the notebook runs.
         """
+        if not self.clean_copy and self.bridge.clean is not None:
+            return self.isolated.best_time(*args, repeats=repeats, budget=budget,
+                                           good_enough=good_enough)
         self.bridge.request("stage", self.name, args)  # inputs cross once, not every time
         start = time.perf_counter()
         best = float("inf")

@@ -60,29 +60,43 @@ def grade_one(course: Course, notebook: Path, assignment: str,
 
 
 def gradescope_results(outcome: Outcome, items: list[ItemResult]) -> dict:
-    """Gradescope's ``results.json``: a total and one test per graded item."""
-    tests = []
+    """Gradescope's ``results.json``: a total and one test per item the autograder decided.
+
+    Pending items (a written answer awaiting grading, an item held for review) are left out
+    of ``tests``: Gradescope marks a test passed or failed from its score and maximum, so a
+    pending item listed as 0 of 3 reads as a lost item and as 0 of 0 as a passed one; neither
+    is true. They are named, with their points, in the submission's ``output`` instead, and
+    listed in ``extra_data.pending``; their points belong to a question graded by hand.
+    """
+    tests, pending = [], []
     for item in items:
+        if item.status == "pending":
+            pending.append(item)
+            continue
         entry = {
             "name": f"{item.notebook}: {item.grade_id}",
             "max_score": item.max_score,
+            "score": item.score,
             "visibility": "visible",
         }
         if item.manual:
-            entry.update(score=item.score or 0.0, status="failed" if item.score == 0 else None,
-                         output="Written answer: graded by the teaching staff."
-                         if item.score is None else "Written answer.")
-            entry = {k: v for k, v in entry.items() if v is not None}
+            entry.update(output="Written answer, graded by the teaching staff.")
         else:
-            entry.update(score=item.score or 0.0,
-                         status="passed" if item.status == "passed" else "failed",
+            entry.update(status="passed" if item.status == "passed" else "failed",
                          output=item.message or ("" if item.status == "passed" else "failed"))
         tests.append(entry)
     output = f"Graded: {outcome.status}."
     if outcome.reasons:
         output += " " + " ".join(outcome.reasons)
-    return {"score": outcome.score, "output": output, "tests": tests,
-            "extra_data": {"status": outcome.status, "max_score": outcome.max_score}}
+    if pending:
+        listed = "; ".join(f"{item.grade_id} ({item.max_score:g} points, {item.pending_label})"
+                           for item in pending)
+        output += (f" Not part of this score, for the teaching staff to grade: {listed}.")
+    extra = {"status": outcome.status, "max_score": outcome.max_score,
+             "pending": [{"name": f"{item.notebook}: {item.grade_id}",
+                          "max_score": item.max_score, "state": item.pending_label}
+                         for item in pending]}
+    return {"score": outcome.score, "output": output, "tests": tests, "extra_data": extra}
 
 
 def markdown_summary(outcome: Outcome, items: list[ItemResult], title: str) -> str:
@@ -95,8 +109,9 @@ def markdown_summary(outcome: Outcome, items: list[ItemResult], title: str) -> s
     for item in items:
         score = "pending" if item.score is None else f"{item.score:g}"
         why = (item.message or "").replace("|", "\\|").replace("\n", " ")[:300]
+        state = item.pending_label or item.status
         lines.append(f"| {item.grade_id} | {score} / {item.max_score:g} | "
-                     f"{icon[item.status]} {item.status}{': ' + why if why else ''} |")
+                     f"{icon[item.status]} {state}{': ' + why if why else ''} |")
     return "\n".join(lines) + "\n"
 
 

@@ -29,7 +29,7 @@ def outcome_table(outcomes: list[Outcome], title: str) -> Table:
         share = f"{100 * o.score / o.max_score:.0f}" if o.max_score else "-"
         style = {"failed": "red", "partial": "yellow"}.get(o.status, "green")
         pending = f"{o.pending:g}" if o.pending else ""
-        notes = list(o.reasons)
+        notes = [*o.reasons, *o.events]
         if o.suspicious:
             notes.append(f"[magenta]suspicious ({len(o.suspicious)} flags, see the report)[/]")
         table.add_row(o.student, f"{o.score:g}/{o.max_score:g}", share, pending,
@@ -56,8 +56,14 @@ def warn_unisolated(outcomes: list[Outcome], console: Console, wanted: bool = Tr
                                       "than there are cores).")
 @click.option("--cell-timeout", type=click.IntRange(min=1), default=None,
               help="Seconds a cell may run (default: Execute.timeout in nbgrader_config.py).")
+@click.option("--notebook-timeout", type=click.FloatRange(min=1), default=None,
+              help="Seconds for a whole notebook, fresh kernels included (default: "
+                   "Grading.notebook_timeout, or the cell timeout times the number of answer "
+                   "cells plus two).")
 @click.option("--memory-mb", type=click.IntRange(min=256), default=Limits.memory_mb,
               show_default=True, help="Memory limit of each grading kernel.")
+@click.option("--disk-mb", type=click.IntRange(min=8), default=Limits.disk_mb,
+              show_default=True, help="Everything a grading kernel may write, in total.")
 @click.option("--sandbox/--no-sandbox", default=True, show_default=True,
               help="Isolate each kernel (no view of the course directory, no network, a user "
                    "of its own); without it, only resource limits apply.")
@@ -71,8 +77,9 @@ def warn_unisolated(outcomes: list[Outcome], console: Console, wanted: bool = Tr
 @click.option("--course", "course_dir", type=click.Path(file_okay=False), default=None,
               help="Course directory (default: the one containing the working directory).")
 def grade_command(assignment: str, submissions: Path | None, workers: int,
-                  cell_timeout: int | None, memory_mb: int, sandbox: bool, force: bool,
-                  cluster: str | None, database: str | None, course_dir: str | None) -> None:
+                  cell_timeout: int | None, notebook_timeout: float | None, memory_mb: int,
+                  disk_mb: int, sandbox: bool, force: bool, cluster: str | None,
+                  database: str | None, course_dir: str | None) -> None:
     """Grade every submission of ASSIGNMENT into nbgrader's gradebook.
 
     Only submissions that are new or changed since their last complete grade are graded
@@ -81,8 +88,9 @@ def grade_command(assignment: str, submissions: Path | None, workers: int,
     """
     console = Console(stderr=True)
     settings = Settings(workers=workers, cell_timeout=cell_timeout,
-                        limits=Limits(memory_mb=memory_mb), sandbox=sandbox, force=force,
-                        cluster=cluster)
+                        notebook_timeout=notebook_timeout,
+                        limits=Limits(memory_mb=memory_mb, disk_mb=disk_mb), sandbox=sandbox,
+                        force=force, cluster=cluster)
     progress = Progress(TextColumn("grading {task.description}"), BarColumn(),
                         MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                         transient=True)

@@ -29,6 +29,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from grader.grade.bridge import Bridge, BridgeError
+from grader.grade.clean import CleanProcess
 from grader.grade.kernel import GRACE, OUTPUT_FRAME, Kernel, KernelLost, Timeout
 from grader.grade.verdict import Verdict, apply_verdict, judge, split_hidden
 
@@ -213,6 +214,7 @@ class NotebookRun:
         self._kernel: Kernel | None = None
         self._timed_out: set[int] = set()
         self._disk_noted = False
+        self.clean = CleanProcess(self.new_kernel, self.budget.cell_timeout)
         for key in ("boot", "cells", "tests", "replay"):
             self.timing[key] = 0.0
 
@@ -247,6 +249,7 @@ class NotebookRun:
     def close(self) -> None:
         for kernel in self.kernels:
             kernel.close()
+        self.clean.close()
         self._kernel = None
 
     def _fresh_kernel(self, ran: list[int]) -> str | None:
@@ -318,6 +321,9 @@ class NotebookRun:
             cell.outputs = sink.finish()
             self._output_left -= sink.kept
             self.timing["cells"] += time.perf_counter() - began
+        if self._kernel is not None:  # it ran (an interrupted cell in part): what it defined
+            label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
+            self.clean.add(cell.source, label)
         if done is None:
             return
         if isinstance(done.get("count"), int):
@@ -325,7 +331,7 @@ class NotebookRun:
         self._check_disk()
         if index in self.hidden and self._kernel is not None:
             began = time.perf_counter()
-            bridge = Bridge(self._kernel, self.budget.cell_timeout, self.faults)
+            bridge = Bridge(self._kernel, self.budget.cell_timeout, self.faults, self.clean)
             self.verdicts[index] = judge(self.hidden[index], bridge)
             self.timing["tests"] += time.perf_counter() - began
             if bridge.lost:

@@ -18,6 +18,7 @@ import os
 import select
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -70,8 +71,8 @@ def kernel_env() -> dict[str, str]:
     for name in THREAD_VARIABLES:
         env[name] = "1"
     env["PYTHONUNBUFFERED"] = "1"
-    # Figures are sent as images, as in Jupyter.
-    env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # Figures are sent as images, as in Jupyter, whatever backend the grader itself uses.
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     return env
 
 
@@ -109,6 +110,64 @@ class Discard:
 
 
 DISCARD = Discard()
+
+
+class InOrder:
+    """A cell's printed text and its output messages, put back in the order they were made.
+
+    They travel through different pipes; before each message the kernel writes a numbered mark
+    into its standard output (:data:`grader.grade.channel.MARK`). Text after a mark waits for
+    that mark's message; a message waits for its mark. A kernel that never writes the mark
+    (its output closed) has its messages placed at the end of the cell.
+    """
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self._tail = b""
+        self._queue: list[bytes | int] = []  # text, or the number of a mark
+        self._messages: dict[int, Callable[[], None]] = {}
+
+    def stdout(self, data: bytes) -> None:
+        pieces, self._tail = channel.split_marks(self._tail + data)
+        for text, mark in pieces:
+            if text:
+                self._queue.append(text)
+            if mark is not None:
+                self._queue.append(mark)
+        self._release()
+
+    def message(self, mark: Any, apply: Callable[[], None]) -> None:
+        if not isinstance(mark, int):
+            apply()
+            return
+        self._messages[mark] = apply
+        self._release()
+
+    def _release(self) -> None:
+        while self._queue:
+            head = self._queue[0]
+            if isinstance(head, int):
+                if head not in self._messages:
+                    return
+                self._messages.pop(head)()
+            else:
+                self.sink.stream("stdout", head)
+            self._queue.pop(0)
+
+    def finish(self) -> None:
+        """Everything still held back, in order (the cell or call is over)."""
+        for head in self._queue:
+            if isinstance(head, int):
+                if head in self._messages:
+                    self._messages.pop(head)()
+            else:
+                self.sink.stream("stdout", head)
+        self._queue = []
+        if self._tail:
+            self.sink.stream("stdout", self._tail)
+            self._tail = b""
+        for mark in sorted(self._messages):
+            self._messages.pop(mark)()
 
 
 def describe_exit(status: int | None) -> str:
@@ -167,6 +226,7 @@ class Kernel:
         self.cpu = 0.0
         self._pidfd: int | None = None
         self._reader = channel.FrameReader()
+        self._order = InOrder(DISCARD)
         self._closed = False
         self._streams = {self._out: "stdout", self._err: "stderr"}
 
@@ -264,29 +324,43 @@ class Kernel:
         except channel.ChannelClosed:
             self._died()
         self._reader.limit = limit
+        self._order = InOrder(sink)
         return self._wait(deadline, sink)
 
     def answer(self, timeout: float, sink: Sink = DISCARD,
                limit: int = channel.MAX_FRAME) -> tuple[dict[str, Any], list[bytearray]]:
         """Wait for the answer to a request already sent (after an interrupt)."""
         self._reader.limit = limit
+        if self._order.sink is not sink:
+            self._order = InOrder(sink)
         return self._wait(time.monotonic() + timeout, sink)
 
     def _wait(self, deadline: float, sink: Sink) -> tuple[dict[str, Any], list[bytearray]]:
+        try:
+            return self._next(deadline, sink)
+        finally:
+            self._order.finish()
+
+    def _next(self, deadline: float, sink: Sink) -> tuple[dict[str, Any], list[bytearray]]:
         while True:
             frame = self._reader.pop()
             if frame is not None:
                 header, buffers = frame
                 op = header.get("op")
-                if op in ("output", "clear") or (op == "too large" and sink is not DISCARD):
-                    self._drain(sink)  # the streams written before it come first
-                    if op == "output" and isinstance(header.get("output"), dict):
-                        sink.output(header["output"])
-                    elif op == "clear":
-                        sink.clear(bool(header.get("wait")))
-                    elif op == "too large":
-                        sink.dropped(int(header.get("size", 0)))
+                if op == "output" and isinstance(header.get("output"), dict):
+                    output = header["output"]
+                    self._order.message(header.get("mark"), lambda o=output: sink.output(o))
                     continue
+                if op == "clear":
+                    wait = bool(header.get("wait"))
+                    self._order.message(header.get("mark"), lambda w=wait: sink.clear(w))
+                    continue
+                if op == "too large" and sink is not DISCARD:
+                    sink.dropped(int(header.get("size", 0)))
+                    continue
+                if op in ("output", "clear", "too large"):
+                    continue
+                self._drain(sink)  # what it printed before it answered
                 return header, buffers
             if self._closed or self.exit is not None:
                 self._died()
@@ -323,7 +397,14 @@ class Kernel:
                 self._streams.pop(fd, None)
                 return
             if fd == self._from_kernel:
-                self._reader.feed(data)
+                try:
+                    self._reader.feed(data)
+                except channel.ChannelClosed:  # garbage: code in the kernel wrote to it
+                    self.kill()
+                    self._reap(wait=5.0)
+                    raise KernelLost("the kernel broke its channel to the grader") from None
+            elif fd == self._out:
+                self._order.stdout(data)
             else:
                 sink.stream(self._streams[fd], data)
             if len(data) < 1 << 20:

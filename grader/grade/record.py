@@ -38,9 +38,9 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    event,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -148,6 +148,33 @@ def notebook_names(course: Course, assignment: str) -> list[str]:
             ) from None
 
 
+def unreadable_stand_in(course: Course, assignment: str, notebook: str,
+                        reason: str) -> NotebookNode | None:
+    """The released notebook under a note saying why the submitted one was not graded.
+
+    formgrader lists and opens only submissions that have a notebook in ``autograded/``:
+    without one, an unreadable submission reads "0 / 36" there and never says why. The note
+    is all that is added; the scores stay the zeros the gradebook holds.
+    """
+    released = course.release / assignment / f"{notebook}.ipynb"
+    if not released.is_file():
+        return None
+    nb = nbformat.read(released, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(
+        f"**Not graded: the submitted notebook could not be read.** {reason}\n\n"
+        "Below is the notebook as it was handed out, not the submitted work; every item "
+        "scored 0. A readable copy, submitted again, is graded as usual."))
+    nb.metadata["grader"] = {"unreadable": reason}
+    return nb
+
+
+def _fast_commits(connection: object, record: object) -> None:
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class Recorder:
     """Writes the results of one assignment's grading run; use it as a context manager.
 
@@ -174,8 +201,12 @@ class Recorder:
         self.patience = float(wait)
         self.gradebook = open_gradebook(course.db_url)
         if not self.server:
-            # Many readers (formgrader, reports) and this one writer.
-            self._write(lambda gb: gb.db.execute(text("PRAGMA journal_mode=WAL")))
+            # Readers (formgrader, reports) go on while this one writer writes. In WAL mode a
+            # commit need not wait for the disk: a crash of this process loses nothing
+            # committed, only a crash of the machine could lose the last notebooks (graded
+            # again next run).
+            event.listen(self.gradebook.engine, "connect", _fast_commits)
+            self.gradebook.engine.dispose()  # connections made before the listener get it too
         GRADED_TABLE.create(self.gradebook.engine, checkfirst=True)
         for index in INDEXES:
             index.create(self.gradebook.engine, checkfirst=True)
@@ -225,14 +256,18 @@ class Recorder:
             waited += pause
             pause = min(pause * 2, 10.0)
 
-    def resources(self, submission: Submission, notebook: str) -> dict:
-        """The nbgrader resources describing ``notebook`` of ``submission``."""
+    def resources(self, submission: Submission, notebook: str, db_url: str | None = None) -> dict:
+        """The nbgrader resources describing ``notebook`` of ``submission``.
+
+        ``db_url`` names another gradebook to read the assignment's cells from (the workers'
+        copy, see :mod:`grader.grade.snapshot`); the course's by default.
+        """
         return {
             "nbgrader": {
                 "notebook": notebook,
                 "assignment": self.assignment,
                 "student": submission.student,
-                "db_url": self.course.db_url,
+                "db_url": db_url or self.course.db_url,
             }
         }
 
@@ -269,11 +304,11 @@ class Recorder:
             AssignLatePenalties(config=self.config)(nb, self.resources(submission, notebook))
 
     def close(self, submission: Submission, outcome: Outcome,
-              executed: dict[str, NotebookNode | str]) -> Outcome:
+              executed: dict[str, str]) -> Outcome:
         """Total the scores, replace ``autograded/<student>/<assignment>/`` in one move, then
         record the submission's fingerprint: only then is it complete (see :meth:`reusable`).
 
-        ``executed`` holds each executed notebook, or its JSON text as a worker wrote it.
+        ``executed`` holds each notebook's JSON text, as a worker wrote it.
         """
         del self._timestamps[submission.student]
         # as the submission's last notebook left them
@@ -289,12 +324,8 @@ class Recorder:
             for item in submission.directory.iterdir():
                 if item.is_file() and item.suffix != ".ipynb":
                     shutil.copy2(item, staging / item.name)
-            for name, nb in executed.items():
-                target = staging / f"{name}.ipynb"
-                if isinstance(nb, str):
-                    target.write_text(nb, encoding="utf-8")
-                else:
-                    nbformat.write(nb, target)
+            for name, text in executed.items():
+                (staging / f"{name}.ipynb").write_text(text, encoding="utf-8")
             (staging / RECORD_FILE).write_text(json.dumps(outcome.record(), indent=2))
             if final.exists():  # moved aside rather than deleted first: two renames apart
                 final.rename(previous)

@@ -15,6 +15,7 @@ from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 
 MAX_MESSAGE = 1500
+AWAITING, HELD_FOR_REVIEW = "awaiting grading", "held for review"
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,13 @@ class ItemResult:
     manual : bool
         Graded by hand (a written answer) rather than by tests.
     score : float or None
-        Points earned; None while a manual item awaits grading.
+        Points earned; None while the item is pending: a written answer awaiting grading,
+        or a tested item held for review (its hidden test could not decide).
     max_score : float
         Points available.
     message : str or None
-        Why a test failed, as the test said it.
+        Why a test failed, as the test said it. Never the reason an item was held: that is
+        written for the person who decides, and a suspicion is not a verdict.
     """
 
     notebook: str
@@ -51,6 +54,13 @@ class ItemResult:
             return "passed"
         return "partial" if self.score > 0 else "failed"
 
+    @property
+    def pending_label(self) -> str | None:
+        """What a pending item waits for, in words; None when the item is not pending."""
+        if self.score is not None:
+            return None
+        return AWAITING if self.manual else HELD_FOR_REVIEW
+
 
 def _score(manual_score: float | None, auto_score: float | None) -> float | None:
     # nbgrader's Grade.score reads 0 when nothing is set yet; here that is "pending".
@@ -59,11 +69,18 @@ def _score(manual_score: float | None, auto_score: float | None) -> float | None
     return None if auto_score is None else float(auto_score)
 
 
+def error_text(output: dict) -> str:
+    """An error output as ``Name: text``, or ``Name`` alone when it has no text."""
+    name = output.get("ename") or "Error"
+    text = str(output.get("evalue") or "").strip()
+    return f"{name}: {text}" if text else name
+
+
 def failure_message(cell: NotebookNode) -> str | None:
     """The first error of a cell as ``Name: text``, cut to a readable length."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            text = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".strip()
+            text = error_text(output)
             return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + " …"
         if output.get("output_type") == "stream" and output.get("name") == "stderr":
             return "wrote to stderr: " + str(output.get("text", ""))[:200]
@@ -97,7 +114,8 @@ def item_results(db_url: str, autograded: Path, assignment: str,
                 manual = grade.cell.cell_type == "markdown"
                 cell = by_id.get(name)
                 score = _score(grade.manual_score, grade.auto_score)
-                message = failure_message(cell) if cell is not None and not manual else None
+                shown = cell is not None and not manual and score is not None
+                message = failure_message(cell) if shown else None
                 results.append(ItemResult(notebook.name, name, manual, score,
                                           float(grade.max_score), message))
     return results

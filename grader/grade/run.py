@@ -24,10 +24,18 @@ from grader.grade.discover import Submission, find_submissions, unpack_zip
 from grader.grade.execute import Budget
 from grader.grade.fingerprint import assignment_version, submission_fingerprint
 from grader.grade.kernel import Limits
-from grader.grade.record import FAILED, PARTIAL, Outcome, Recorder, notebook_names
-from grader.grade.sanitize import DamagedNotebook, read_notebook, sanitize
+from grader.grade.record import (
+    FAILED,
+    PARTIAL,
+    Outcome,
+    Recorder,
+    notebook_names,
+    unreadable_stand_in,
+)
+from grader.grade.sanitize import DamagedNotebook, read_notebook, released_checksums, sanitize
 from grader.grade.scheduler import Scheduler
 from grader.grade.snapshot import copy_assignment
+from grader.grade.template import notebook_imports
 from grader.grade.worker import mark_unexecuted
 
 
@@ -94,12 +102,15 @@ def budget_for(settings: Settings, config: Any, answer_cells: int) -> Budget:
     )
 
 
-def _answer_cells(course: Course, assignment: str, name: str) -> int:
-    path = course.release / assignment / f"{name}.ipynb"
+def _released(course: Course, assignment: str, name: str) -> NotebookNode:
+    """The released notebook ``name`` (empty if it cannot be read: nothing then depends on it)."""
     try:
-        nb = nbformat.read(path, as_version=4)
+        return nbformat.read(course.release / assignment / f"{name}.ipynb", as_version=4)
     except (OSError, ValueError):
-        return 10
+        return nbformat.v4.new_notebook()
+
+
+def _answer_cells(nb: NotebookNode) -> int:
     return sum(1 for c in nb.cells if c.cell_type == "code"
                and c.metadata.get("nbgrader", {}).get("solution"))
 
@@ -111,7 +122,7 @@ class _InFlight:
     started: float
     pending: int = 0
     dispatched: bool = False
-    executed: dict[str, NotebookNode | str] = field(default_factory=dict)
+    executed: dict[str, str] = field(default_factory=dict)  # notebook JSON by name
     done: set[str] = field(default_factory=set)
 
 
@@ -172,7 +183,9 @@ def grade_assignment(
     if settings.cell_timeout is not None:
         config.Execute.timeout = settings.cell_timeout
     instructor_files = _instructor_files(course, assignment)
-    budgets = {name: budget_for(settings, config, _answer_cells(course, assignment, name))
+    releases = {name: _released(course, assignment, name) for name in names}
+    released = {name: released_checksums(nb) for name, nb in releases.items()}
+    budgets = {name: budget_for(settings, config, _answer_cells(releases[name]))
                for name in names}
     version = assignment_version(course, assignment)
     recorder = Recorder(course, assignment, config)
@@ -224,13 +237,12 @@ def grade_assignment(
                 state.pending += 1
                 # Everything the worker needs travels with the job: no course directory,
                 # no gradebook of the course (it may be on another machine).
-                resources = recorder.resources(submission, name)
-                resources["nbgrader"]["db_url"] = cells[0]
                 yield (submission.student, name), {
                     "name": name,
                     "notebook": data,
-                    "resources": resources,
+                    "resources": recorder.resources(submission, name, db_url=cells[0]),
                     "files": instructor_files,
+                    "released": released[name],
                     "budget": asdict(budgets[name]),
                 }
             state.dispatched = True
@@ -254,19 +266,24 @@ def grade_assignment(
         nb, text = None, result.get("notebook")
         if result.get("damaged"):
             state.outcome.degrade(FAILED, f"{result['damaged']} (scored 0)")
+            stand_in = unreadable_stand_in(course, assignment, name, result["damaged"])
+            text = nbformat.writes(stand_in) if stand_in is not None else None
         elif text is not None:
-            # written by the worker with nbformat (validated there): parsed, not checked again,
-            # and written to autograded/ as it came
-            nb = nbformat.v4.reads(text)
+            # written by the worker with nbformat, which validated it: not validated again
+            nb = nbformat.reader.reads(text)
         else:  # the worker died or overran: grade what can be graded without running it
             nb = _unexecuted(state, name, recorder, config, result["reason"])
+            text = nbformat.writes(nb) if nb is not None else None
         if result.get("reason"):
             state.outcome.degrade(PARTIAL, f"{name}.ipynb: {result['reason']}")
         held = result.get("held", {})
         state.outcome.held.update({f"{name}:{item}": why for item, why in held.items()})
+        began = time.perf_counter()
         recorder.save(state.submission, name, nb, held)
-        if nb is not None:
-            state.executed[name] = text if text is not None else nb
+        state.outcome.timing.setdefault(name, {})["record"] = round(
+            time.perf_counter() - began, 4)
+        if text is not None:
+            state.executed[name] = text
         state.pending -= 1
         if state.pending == 0 and state.dispatched:
             finish(state)
@@ -281,16 +298,17 @@ def grade_assignment(
         todo = changed(found)
         first = next(todo, None)  # nothing new or changed: no worker is started at all
         if first is not None:
+            preload = [*config.Grading.get("preload", []),
+                       *notebook_imports(list((course.release / assignment).glob("*.ipynb")))]
             # Connected before anything is written: a cluster that cannot be reached leaves
             # the gradebook as it was.
-            scheduler = _scheduler(settings, config, deadline)
+            scheduler = _scheduler(settings, config, deadline, preload)
             scheduler.run(jobs(chain([first], todo)), on_result)
     return sorted(outcomes, key=lambda o: o.student)
 
 
-def _scheduler(settings: Settings, config: Any, deadline: float) -> Any:
+def _scheduler(settings: Settings, config: Any, deadline: float, preload: list[str]) -> Any:
     """This machine's :class:`Scheduler`, or a Dask cluster's when one is configured."""
-    preload = list(config.Grading.get("preload", []))
     address = settings.cluster or config.Grading.get("cluster") or "local"
     if not (isinstance(address, str) and address == "local"):
         from grader.grade.cluster import ClusterScheduler  # Dask is imported only when used

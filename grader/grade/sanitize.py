@@ -10,23 +10,36 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import nbformat
 from nbformat import NotebookNode
-from nbgrader.api import Gradebook
+from nbgrader import utils
+from nbgrader.nbgraderformat import common as nbgraderformat_common
 from nbgrader.preprocessors import (
     CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
     NbGraderPreprocessor,
     OverwriteCells,
-    OverwriteKernelspec,
 )
 from traitlets.config import Config
 
+from grader.grade.snapshot import CellCatalog
 from grader.logcapture import Capture
+
+
+def cells_of(resources: dict) -> CellCatalog:
+    """The gradebook's cells the steps below read: the catalog given, or read now."""
+    info = resources["nbgrader"]
+    catalog = info.get("cells")
+    if catalog is None or catalog.db_url != info["db_url"]:
+        catalog = info["cells"] = CellCatalog(info["db_url"])
+    return catalog
 
 
 class RestoreCellRoles(NbGraderPreprocessor):
@@ -40,15 +53,14 @@ class RestoreCellRoles(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gb:
-            notebook = gb.find_notebook(info["notebook"], info["assignment"])
-            roles = {c.name: {"grade": False, "solution": False, "task": False,
-                              "locked": c.locked} for c in notebook.source_cells}
-            for kind, cells in (("grade", notebook.grade_cells),
-                                ("solution", notebook.solution_cells),
-                                ("task", notebook.task_cells)):
-                for graded in cells:
-                    roles[graded.name][kind] = True
+        notebook = cells_of(resources).find_notebook(info["notebook"], info["assignment"])
+        roles = {c.name: {"grade": False, "solution": False, "task": False,
+                          "locked": c.locked} for c in notebook.source_cells}
+        for kind, cells in (("grade", notebook.grade_cells),
+                            ("solution", notebook.solution_cells),
+                            ("task", notebook.task_cells)):
+            for graded in cells:
+                roles[graded.name][kind] = True
         self._roles = roles
         return super().preprocess(nb, resources)
 
@@ -80,6 +92,17 @@ class RestoreMissingCells(OverwriteCells):
     goes after the nearest earlier cell that is still present, or first.
     """
 
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        # nbgrader's own, with the catalog standing in for a gradebook opened per notebook
+        self.notebook_id = resources["nbgrader"]["notebook"]
+        self.assignment_id = resources["nbgrader"]["assignment"]
+        self.gradebook = cells_of(resources)
+        nb, resources = NbGraderPreprocessor.preprocess(self, nb, resources)
+        if self.add_missing_cells:
+            nb, resources = self.add_missing_grade_cells(nb, resources)
+            nb, resources = self.add_missing_task_cells(nb, resources)
+        return nb, resources
+
     def add_missing_grade_cells(self, nb: NotebookNode, resources: dict):
         source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
         order = [c.name for c in source_nb.source_cells]
@@ -106,8 +129,57 @@ class RestoreMissingCells(OverwriteCells):
         return nb, resources
 
 
-STEPS = (ClearOutput, DeduplicateIds, RestoreCellRoles, OverwriteKernelspec, RestoreMissingCells,
-         CheckCellMetadata)
+class RestoreKernelspec(NbGraderPreprocessor):
+    """nbgrader's ``OverwriteKernelspec``: the notebook runs with the instructor's kernel spec."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        info = resources["nbgrader"]
+        kernelspec = cells_of(resources).find_notebook(info["notebook"],
+                                                       info["assignment"]).kernelspec
+        if kernelspec:
+            nb.metadata["kernelspec"] = json.loads(kernelspec)
+        return nb, resources
+
+
+class _CompiledSchemas:
+    """``jsonschema`` as nbgrader's metadata validator calls it, with each schema compiled once.
+
+    ``jsonschema.validate`` checks the schema against the meta-schema at every call, and
+    nbgrader calls it for every cell: most of the time of sanitizing a notebook.
+    """
+
+    def __init__(self) -> None:
+        self._validators: dict[str, Any] = {}
+
+    def validate(self, instance: Any, schema: dict) -> None:
+        key = json.dumps(schema, sort_keys=True)
+        validator = self._validators.get(key)
+        if validator is None:
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            validator = self._validators[key] = cls(schema)
+        error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+        if error is not None:
+            raise error
+
+
+_SCHEMAS = _CompiledSchemas()
+
+
+class CheckCellMetadataOnce(CheckCellMetadata):
+    """nbgrader's ``CheckCellMetadata``, its JSON schema compiled once per process."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        original = nbgraderformat_common.jsonschema
+        nbgraderformat_common.jsonschema = _SCHEMAS  # this process runs one step at a time
+        try:
+            return super().preprocess(nb, resources)
+        finally:
+            nbgraderformat_common.jsonschema = original
+
+
+STEPS = (ClearOutput, DeduplicateIds, RestoreCellRoles, RestoreKernelspec, RestoreMissingCells,
+         CheckCellMetadataOnce)
 
 
 class DamagedNotebook(Exception):
@@ -151,7 +223,26 @@ def parse_notebook(data: bytes, name: str) -> NotebookNode:
         raise DamagedNotebook(f"{name}: not a valid notebook ({error})") from error
 
 
-def sanitize(nb: NotebookNode, resources: dict, config: Config) -> Sanitized:
+# nbgrader restores a test cell whose checksum differs from the instructor's; a released test
+# cell always differs (its hidden part was cut out), so that alone is no repair.
+_CHECKSUM = re.compile(r"Attribute 'checksum' for cell (?P<cell>\S+) has changed! "
+                       r"\(should be: \w+, got: (?P<got>\w+)\)")
+
+
+def released_checksums(nb: NotebookNode) -> dict[str, str]:
+    """nbgrader's checksum of every locked cell of a released notebook, by grade id."""
+    return {cell.metadata["nbgrader"]["grade_id"]: utils.compute_checksum(cell)
+            for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("locked")}
+
+
+def _expected(message: str, released: dict[str, str]) -> bool:
+    match = _CHECKSUM.fullmatch(message)
+    return bool(match) and released.get(match["cell"]) == match["got"]
+
+
+def sanitize(nb: NotebookNode, resources: dict, config: Config,
+             released: dict[str, str] | None = None,
+             catalog: CellCatalog | None = None) -> Sanitized:
     """Run nbgrader's sanitizing preprocessors on ``nb``.
 
     Parameters
@@ -162,12 +253,18 @@ def sanitize(nb: NotebookNode, resources: dict, config: Config) -> Sanitized:
         nbgrader resources: ``{"nbgrader": {"notebook", "assignment", "student", "db_url"}}``.
     config : Config
         The course's nbgrader configuration.
+    released : dict, optional
+        :func:`released_checksums` of the released notebook: a locked cell submitted exactly
+        as released is restored without a message (only real repairs are reported).
+    catalog : CellCatalog, optional
+        The gradebook's cells, already read (a worker reads them once for all its notebooks).
 
     Raises
     ------
     DamagedNotebook
         If nbgrader cannot repair the notebook.
     """
+    resources = {**resources, "nbgrader": {**resources["nbgrader"], "cells": catalog}}
     collect = Capture(logging.WARNING)
     log = logging.getLogger(f"grader.sanitize.{id(collect)}")
     log.propagate = False
@@ -183,4 +280,4 @@ def sanitize(nb: NotebookNode, resources: dict, config: Config) -> Sanitized:
                 ) from error
     finally:
         log.removeHandler(collect)
-    return Sanitized(nb, collect.messages)
+    return Sanitized(nb, [m for m in collect.messages if not _expected(m, released or {})])

@@ -43,7 +43,9 @@ def shell_config(arguments: list[str]) -> tuple[Config, list[str]]:
     lines: list[str] = []
     for app in ("InteractiveShellApp", "IPKernelApp"):
         if app in config and "exec_lines" in config[app]:
-            lines.extend(config[app].exec_lines)
+            given = config[app].exec_lines
+            # one option on the command line is one line (a list when given in a config file)
+            lines.extend([given] if isinstance(given, str) else list(given))
     return config, lines
 
 
@@ -78,8 +80,7 @@ class PipeDisplayPublisher(DisplayPublisher):
                                 "metadata": metadata or {}})
 
     def clear_output(self, wait: bool = False) -> None:
-        self.shell.flush_streams()
-        self.shell.send({"op": "clear", "wait": bool(wait)})
+        self.shell.send({"op": "clear", "mark": self.shell.mark(), "wait": bool(wait)})
 
 
 class GradingShell(InteractiveShell):
@@ -88,6 +89,7 @@ class GradingShell(InteractiveShell):
     displayhook_class = PipeDisplayHook
     display_pub_class = PipeDisplayPublisher
     to_worker = -1
+    marks = 0
     #: True while student code runs at the worker's request: an interrupt outside of that
     #: (a timeout that raced the end of a cell) must not fall into the next cell.
     busy = False
@@ -105,15 +107,25 @@ class GradingShell(InteractiveShell):
             except Exception:  # a stream the student replaced and broke
                 pass
 
-    def send_output(self, output: dict[str, Any]) -> None:
-        """Send one output, after the stream bytes written before it (keeps their order)."""
+    def mark(self) -> int:
+        """Mark this point of the standard output; the next message carries the number."""
         self.flush_streams()
+        self.marks += 1
         try:
-            self.send({"op": "output", "output": output})
+            os.write(STDOUT, channel.MARK % self.marks)
+        except OSError:  # the student closed it: the worker puts the output at the cell's end
+            pass
+        return self.marks
+
+    def send_output(self, output: dict[str, Any]) -> None:
+        """Send one output, marked so that it keeps its place among the printed lines."""
+        mark = self.mark()
+        try:
+            self.send({"op": "output", "mark": mark, "output": output})
         except (TypeError, ValueError):  # data that is not JSON: keep what can be kept
             text = str(output.get("data", {}).get("text/plain", ""))
-            self.send({"op": "output", "output": {**output, "data": {"text/plain": text},
-                                                  "metadata": {}}})
+            self.send({"op": "output", "mark": mark,
+                       "output": {**output, "data": {"text/plain": text}, "metadata": {}}})
 
     def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
         self.send_output({"output_type": "error", "ename": getattr(etype, "__name__", "Error"),
@@ -172,6 +184,11 @@ def serve(shell: GradingShell, to_kernel: int) -> None:
             reply = _run_cell(shell, str(request.get("code", "")))
             shell.flush_streams()
             shell.send(reply)
+            continue
+        if op == "define":  # the clean process: each cell's definitions, quietly, in order
+            for code in request.get("cells", []):
+                shell.run_cell(str(code), store_history=False, silent=True)
+            shell.send({"op": "done"})
             continue
         out: list[bytes] = []
         try:

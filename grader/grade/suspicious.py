@@ -1,38 +1,32 @@
 """Flag submissions that try to game the grader, for the instructor to look at.
 
 Nothing here changes a score: the trusted verdicts already make these attempts worthless. It
-reads what the student wrote (the cells they can edit) for things an honest answer to this
-course has no reason to do, and what nbgrader had to repair in the notebook's test cells.
+reads what the student's code does (:mod:`grader.grade.codescan`: names, attributes, calls and
+imports in the parsed cells they can edit; comments and prose never count), and what nbgrader
+had to repair in the notebook's test cells. Every flag names the cell and the line.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 
 from nbformat import NotebookNode
 
-PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("replaces a comparison or test function",
-     re.compile(r"\b(np|numpy|math|testing|checks)\.(allclose|isclose|array_equal|testing"
-                r"|assert_\w+)\b[^=\n]*=(?!=)")),
-    ("installs an IPython hook",
-     re.compile(r"set_custom_exc|showtraceback|input_transformers|ast_transformers"
-                r"|events\.register|register_magic")),
-    ("changes the tracer or profiler", re.compile(r"\bsys\.(settrace|setprofile)\b")),
-    ("walks the call stack or the heap",
-     re.compile(r"_getframe|inspect\.(stack|currentframe)|\bf_back\b|\bf_locals\b"
-                r"|gc\.get_(objects|referrers|referents)")),
-    ("reaches for instructor files or the grader",
-     re.compile(r"\bgrader\b|gradebook|nbgrader|source/|release/|autograded|__grader")),
-    ("replaces builtins or output streams",
-     re.compile(r"__builtins__|builtins\.\w+\s*=(?!=)|sys\.(stdout|stderr|displayhook"
-                r"|excepthook)\s*=(?!=)")),
-    ("signals, forks or leaves the kernel",
-     re.compile(r"os\.(kill|killpg|_exit|fork)|signal\.|subprocess|ctypes|\bsocket\b")),
-]
+from grader.grade.codescan import findings, imports, parse
+
 # What nbgrader's repairs say when a student edited what they were not meant to.
 REPAIRS = re.compile(r"Attribute '(cell_type|locked|points|grade|solution|task)'"
                      r"|Missing grade cell|exists multiple times|does not know")
+
+
+def _function_at(source: str, line: int) -> str | None:
+    """The name of the top-level function whose body holds ``line`` of ``source``."""
+    tree = parse(source)
+    for node in tree.body if tree is not None else []:
+        if isinstance(node, ast.FunctionDef) and node.lineno <= line <= (node.end_lineno or 0):
+            return node.name
+    return None
 
 
 def student_cells(nb: NotebookNode) -> list[NotebookNode]:
@@ -52,12 +46,17 @@ def suspicious(nb: NotebookNode, repairs: list[str]) -> list[str]:
         What nbgrader reported while restoring the notebook's graded cells.
     """
     found = []
+    modules = imports([c.source for c in nb.cells if c.cell_type == "code"])
     for cell in student_cells(nb):
         label = cell.metadata.get("nbgrader", {}).get("grade_id") or "a cell"
-        for reason, pattern in PATTERNS:
-            match = pattern.search(cell.source)
-            if match:
-                found.append(f"{label} {reason} ({match.group(0).strip()[:40]!r})")
+        answer = cell.metadata.get("nbgrader", {}).get("solution", False)
+        for finding in findings(cell.source, modules):
+            if finding.kind == "numeric" and not answer:
+                continue  # checking a gradient numerically in a scratch cell is the point
+            name = _function_at(cell.source, finding.line)
+            what = f"{name} {finding.reason}" if finding.kind == "numeric" and name else \
+                finding.reason
+            found.append(f"{label}, line {finding.line}: {what} ({finding.code!r})")
     edited = sorted({m.group(0) for text in repairs for m in [REPAIRS.search(text)] if m})
     if edited:
         found.append("edited graded cells or their metadata (restored: " + ", ".join(edited) + ")")

@@ -8,11 +8,15 @@ imports overlap with the command's own start-up. This module imports nothing hea
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+import json
 import multiprocessing
 import os
 import sys
 from collections.abc import Sequence
 from multiprocessing import forkserver
+from pathlib import Path
 
 # jsonschema (imported by nbformat) uses rfc3987_syntax when it is installed, and that module
 # builds a parser at import: a second of start-up in every grading process, for the "iri"
@@ -23,7 +27,8 @@ sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 # pdb, history, the inline figures of matplotlib). Never the reference solutions or hidden
 # tests: kernels inherit all of this.
 PRELOAD = ["grader.grade.template", "grader.grade.worker", "grader.grade.shell",
-           "IPython.core.history", "IPython.core.inputtransformer2", "pdb", "pydoc", "numpy"]
+           "IPython.core.history", "IPython.core.inputtransformer2", "IPython.core.logger",
+           "pdb", "pydoc", "numpy", "numpy.random"]
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -43,8 +48,47 @@ def start(preload: Sequence[str] = ()) -> multiprocessing.context.BaseContext:
     return context
 
 
-def start_for_course(start_dir: str | None = None) -> None:
-    """Start the template for the course around ``start_dir``, if there is one (best effort)."""
+def notebook_imports(paths: Sequence[Path]) -> list[str]:
+    """The installed modules the instructor's notebooks import (never the grader's own).
+
+    A kernel pays for every import its notebook makes unless the template made it first;
+    the released notebooks say which (``sklearn.datasets`` for one assignment, only NumPy
+    for another), so a course need not list them and no assignment pays for another's.
+    """
+    found: list[str] = []
+    for path in paths:
+        try:
+            cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        for cell in cells:
+            if cell.get("cell_type") != "code":
+                continue
+            source = cell.get("source", "")
+            try:
+                tree = ast.parse(source if isinstance(source, str) else "".join(source))
+            except SyntaxError:
+                continue
+            for node in ast.walk(tree):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [
+                    node.module] if isinstance(node, ast.ImportFrom) and node.module \
+                    and not node.level else []
+                found.extend(n for n in names if n not in found)
+    return [n for n in found if n.split(".")[0] != "grader" and _installed(n)]
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def start_for_course(start_dir: str | None = None, assignment: str | None = None) -> None:
+    """Start the template for the course around ``start_dir``, if there is one (best effort).
+
+    With ``assignment``, it also imports what that assignment's released notebooks import.
+    """
     try:
         from traitlets.config.loader import PyFileConfigLoader
 
@@ -52,6 +96,7 @@ def start_for_course(start_dir: str | None = None) -> None:
 
         root = find_course_root(start_dir)
         config = PyFileConfigLoader(CONFIG_FILE, path=str(root)).load_config()
-        start(list(config.Grading.get("preload", [])))
+        released = sorted((root / "release" / assignment).glob("*.ipynb")) if assignment else []
+        start([*config.Grading.get("preload", []), *notebook_imports(released)])
     except Exception:  # the command itself reports a missing or broken course properly
         pass

@@ -10,6 +10,7 @@ for the next job's kernel before it answers. No kernel outlives its notebook.
 
 from __future__ import annotations
 
+import functools
 import gc
 import importlib
 import os
@@ -34,6 +35,7 @@ from grader.grade.execute import KERNEL_DIED, Budget, NotebookRun
 from grader.grade.kernel import Kernel, Limits, kernel_env
 from grader.grade.sandbox import plan_for
 from grader.grade.sanitize import DamagedNotebook, parse_notebook, sanitize
+from grader.grade.snapshot import CellCatalog
 from grader.grade.suspicious import suspicious
 from grader.grade.zygote import KernelFactory, become_subreaper
 
@@ -145,11 +147,17 @@ class Kernels:
             env["HOME"] = plan.workdir  # where matplotlib and friends may write
         return Kernel(self.factory, self.limits, workdir, env, plan)
 
-    def clean(self, keep: int = 0) -> None:
-        """Remove the directories of all but the last ``keep`` kernels."""
-        done, self._dirs = self._dirs[:len(self._dirs) - keep], self._dirs[len(self._dirs) - keep:]
-        for workdir in done:
+    def clean(self) -> None:
+        """Remove the working directories of the kernels made so far."""
+        for workdir in self._dirs:
             shutil.rmtree(workdir, ignore_errors=True)
+        self._dirs = []
+
+
+@functools.lru_cache(maxsize=1)
+def cells(db_url: str) -> CellCatalog:
+    """The assignment's cells, read once for every job of a run (they share the URL)."""
+    return CellCatalog(db_url)
 
 
 def worker_main(conn: Connection, config: Config, limits: Limits,
@@ -224,27 +232,33 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
         began = time.perf_counter()
         try:
             prepared = sanitize(parse_notebook(job["notebook"], f"{job['name']}.ipynb"),
-                                job["resources"], config)
+                                job["resources"], config, job.get("released"),
+                                cells(job["resources"]["nbgrader"]["db_url"]))
         except DamagedNotebook as error:
             return {"notebook": None, "damaged": str(error)}
-        sanitized = time.perf_counter()
         nb = prepared.notebook
         flags = suspicious(nb, prepared.messages)
+        sanitized = time.perf_counter()
         run = NotebookRun(nb, new_kernel, Budget(**job["budget"]))
         reason = run.run()
+        executed = time.perf_counter()
         held = {nb.cells[i].metadata["nbgrader"]["grade_id"]: v.evalue
                 for i, v in run.verdicts.items() if v.held}
-        nb = finish(nb, config)
+        text = nbformat.writes(finish(nb, config))
+        # Wall seconds of each step (they add up to the worker's time on the notebook), and
+        # the CPU seconds of the worker and of every kernel the notebook used.
         timing: dict[str, Any] = {
-            "wait": round(began - started, 3),
-            "sanitize": round(sanitized - began, 3),
-            **{k: round(v, 3) for k, v in run.timing.items()},
-            "execute": round(time.perf_counter() - sanitized, 3),
-            "worker_cpu": round(_cpu_seconds() - cpu_before, 3),
-            "kernel_cpu": round(sum(k.cpu for k in run.kernels), 3),
+            "idle": round(began - started, 4),
+            "sanitize": round(sanitized - began, 4),
+            **{k: round(v, 4) for k, v in run.timing.items()},
+            "execute": round(executed - sanitized, 4),
+            "finish": round(time.perf_counter() - executed, 4),
+            "worker_cpu": round(_cpu_seconds() - cpu_before, 4),
+            "kernel_cpu": round(sum(k.cpu for k in run.kernels), 4),
+            "clean_cpu": round(sum(k.cpu for k in run.clean.kernels), 4),
         }
         sandbox = run.kernels[0].sandbox_status if run.kernels else "not isolated: not started"
-        return {"notebook": nbformat.writes(nb), "reason": reason, "messages": prepared.messages,
+        return {"notebook": text, "reason": reason, "messages": prepared.messages,
                 "events": run.events, "timing": timing, "sandbox": sandbox,
                 "suspicious": flags, "held": held}
     finally:

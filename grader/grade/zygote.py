@@ -31,11 +31,14 @@ from grader.grade.sandbox import Plan, isolate
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def become_subreaper() -> bool:
-    """Make orphaned descendants of this process its children (Linux); True if it worked."""
+def become_subreaper(on: bool = True) -> bool:
+    """Make orphaned descendants of this process its children (Linux); True if it worked.
+
+    ``on=False`` undoes it (a test process that borrowed the role gives it back).
+    """
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        return libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
 
@@ -89,6 +92,11 @@ def _factory(sock: socket.socket, arguments: list[str]) -> None:  # pragma: no c
     code = 1
     try:
         _close_inherited((sock.fileno(),))
+        # Nothing of this process may reach the grader's terminal (the kernels get pipes).
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.close(null)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         from grader.grade.shell import GradingShell, shell_config
 

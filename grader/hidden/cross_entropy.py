@@ -1,8 +1,16 @@
 """Hidden tests of the ``cross_entropy`` assignment, one function per graded item.
 
 Each item calls the student's objects through :mod:`grader.checks`, returns None on success and
-raises AssertionError with a teaching message otherwise. Inputs come from fixed-seed generators,
-so a grade never depends on chance.
+raises AssertionError with a teaching message otherwise. Inputs come from fixed-seed generators
+(``_rng(k)`` seeds ``1000 + k``; each item uses its own ``k``), so a grade never depends on
+chance.
+
+Besides small, hand-checkable inputs and the edge cases, every values and gradient item tries
+the sizes of real use (``BIG_N`` samples, more than any batch size an answer might assume, and
+``BIG_C`` classes). The gradient items also try inputs whose gradient has tiny entries next to
+a large loss (``_tiny_scores``, ``_tiny_logits``): the derived formula gets every entry to a
+few rounding errors, while a gradient obtained by finite differences of the loss is off by
+more than those entries, whatever its step (its error grows with the loss, not the entry).
 """
 
 from __future__ import annotations
@@ -26,6 +34,18 @@ LOG_DOMAIN = (
     "S - max - log(sum(exp(S - max))) stay finite where sigma or softmax itself rounds to 0."
 )
 GRAD_HINT = "The gradient is of the MEAN loss: did you divide by N?"
+DERIVED_HINT = (
+    " Compute the gradient from the derived formula: some entries are about 1e-10, which a "
+    "numerical gradient cannot resolve next to a large loss (it is for checking, not for "
+    "answering)."
+)
+#: Sizes of real use: more samples than a batch of 2048, more classes than ImageNet's 1000.
+BIG_N, BIG_C = 2100, 1001
+#: Largest error of a gradient entry relative to its magnitude (the sum of the absolute
+#: values of the terms it is computed from). Thousands of times the rounding error of any
+#: honest formula (a sigmoid computed through tanh is the least accurate of them).
+BCE_GRAD_RTOL = 1e-5
+SCE_GRAD_RTOL = 1e-7
 
 
 def _rng(k: int) -> np.random.Generator:
@@ -46,12 +66,21 @@ def _scores(k: int, n: int, c: int, scale: float = 2.0) -> tuple[np.ndarray, np.
 def sigmoid_values(sigmoid: Func) -> None:
     """``sigmoid`` agrees with ``1/(1+e^-z)`` for moderate logits."""
     fixed = [0.0, 1.0, -1.0, 2.5, -2.5, 10.0, -10.0]
-    z = np.concatenate([fixed, 4.0 * _rng(1).standard_normal(25)])
+    rng = _rng(1)
+    for z in (np.concatenate([fixed, 4.0 * rng.standard_normal(25)]),
+              4.0 * rng.standard_normal(BIG_N), 4.0 * rng.standard_normal((7, BIG_C))):
+        got = checks.as_array(checks.call(sigmoid, z, name="sigmoid"), "sigmoid(z)", z.shape)
+        checks.assert_close(
+            got, reference.sigmoid(z), f"sigmoid(z) for z of shape {z.shape}",
+            hint="sigma(z) = 1 / (1 + exp(-z)); note the minus sign (the seed's formula has a "
+            "typo).",
+        )
+    # Next to 0 every formula is accurate to rounding error: a branch switched at a small
+    # tolerance instead of at 0 shows.
+    z = np.array([1e-9, -1e-9, 5e-9, -5e-9, 5e-7, -5e-7, 3e-4, -3e-4])
     got = checks.as_array(checks.call(sigmoid, z, name="sigmoid"), "sigmoid(z)", z.shape)
-    checks.assert_close(
-        got, reference.sigmoid(z), f"sigmoid(z) for z of shape {z.shape}",
-        hint="sigma(z) = 1 / (1 + exp(-z)); note the minus sign (the seed's formula has a typo).",
-    )
+    checks.assert_close(got, reference.sigmoid(z), "sigmoid(z) for z next to 0", rtol=1e-12,
+                        hint="Switch between the two stable formulas exactly at z = 0.")
 
 
 def sigmoid_stable(sigmoid: Func) -> None:
@@ -89,8 +118,8 @@ def _check_softmax(softmax: Func, S: np.ndarray, what: str, hint: str = "") -> N
 
 def softmax_values(softmax: Func) -> None:
     """``softmax`` agrees with the definition for moderate scores."""
-    for k, (n, c) in enumerate([(5, 3), (8, 6)]):
-        S, _ = _scores(10 + k, n, c)
+    for k, (n, c) in enumerate([(5, 3), (8, 6), (BIG_N, 3), (6, BIG_C), (1, 2)]):
+        S, _ = _scores(10 + k if k < 2 else 60 + k, n, c)
         _check_softmax(softmax, S, f"softmax(S) for S of shape {S.shape}",
                        "Each ROW is normalised: sum over axis=1 with keepdims=True.")
 
@@ -133,6 +162,17 @@ def _bce_case(k: int, n: int, soft: bool = False, scale: float = 3.0):
 
 
 BCE_CASES = [(1, False), (8, False), (20, True)]
+BCE_SCALE_CASES = [(BIG_N, True), (BIG_N + 1, False)]
+
+
+def _tiny_logits() -> tuple[np.ndarray, np.ndarray]:
+    """Logits with ``sigma(z)`` about ``2e-9`` at ``t = 0`` next to confident mistakes (a loss
+    of about 200; ``|z| = 600`` leaves even an unstable sigmoid finite)."""
+    rng = _rng(29)
+    z = np.concatenate([-20.0 + rng.uniform(-1.0, 1.0, 10), rng.uniform(-3.0, 3.0, 10),
+                        np.repeat([600.0, -600.0], 5)])
+    t = np.concatenate([np.zeros(10), rng.uniform(0.0, 1.0, 10), np.repeat([0.0, 1.0], 5)])
+    return z, t
 NAME_BCE = "binary_cross_entropy"
 
 
@@ -143,8 +183,7 @@ def _run_bce(bce: Func, z: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray
 
 def bce_loss(binary_cross_entropy: Func) -> None:
     """The loss equals ``mean(softplus(z) - t z)`` (binary and soft targets)."""
-    for k, (n, soft) in enumerate(BCE_CASES):
-        z, t = _bce_case(k, n, soft)
+    for z, t in _bce_problems()[:-1]:
         loss, _, what = _run_bce(binary_cross_entropy, z, t)
         checks.assert_close(loss, reference.binary_cross_entropy(z, t)[0], f"the loss of {what}",
                             hint="loss = mean(-t log sigma(z) - (1 - t) log(1 - sigma(z))).")
@@ -152,13 +191,22 @@ def bce_loss(binary_cross_entropy: Func) -> None:
 
 def bce_gradient(binary_cross_entropy: Func) -> None:
     """``dz`` matches the numerical gradient of the loss and ``(sigma(z) - t) / N``."""
-    for k, (n, soft) in enumerate(BCE_CASES):
-        z, t = _bce_case(k, n, soft)
+    for k, (z, t) in enumerate(_bce_problems()):
         _, dz, what = _run_bce(binary_cross_entropy, z, t)
-        checks.assert_gradient(lambda v, t=t: reference.binary_cross_entropy(v, t)[0], z, dz,
-                               f"dz of {what}", hint=GRAD_HINT)
+        if k < len(BCE_CASES):
+            checks.assert_gradient(lambda v, t=t: reference.binary_cross_entropy(v, t)[0], z,
+                                   dz, f"dz of {what}", hint=GRAD_HINT)
         checks.assert_close(dz, reference.binary_cross_entropy(z, t)[1], f"dz of {what}",
-                            hint=GRAD_HINT)
+                            rtol=BCE_GRAD_RTOL, atol=0.0,
+                            scale=(reference.sigmoid(z) + t) / z.size,
+                            hint=GRAD_HINT + DERIVED_HINT)
+
+
+def _bce_problems() -> list[tuple[np.ndarray, np.ndarray]]:
+    """The inputs of the loss and gradient items; the last is for the gradient only."""
+    cases = [(k, n, soft) for k, (n, soft) in enumerate(BCE_CASES)]
+    cases += [(10 + k, n, soft) for k, (n, soft) in enumerate(BCE_SCALE_CASES)]
+    return [_bce_case(k, n, soft) for k, n, soft in cases] + [_tiny_logits()]
 
 
 def bce_stable(binary_cross_entropy: Func) -> None:
@@ -190,6 +238,26 @@ def bce_untouched(binary_cross_entropy: Func) -> None:
 # ---- softmax cross-entropy -----------------------------------------------------------------
 
 SCE_CASES = [(1, 3), (6, 2), (10, 5), (30, 10)]
+SCE_SCALE_CASES = [(BIG_N, 3), (7, BIG_C)]
+
+
+def _tiny_scores() -> tuple[np.ndarray, np.ndarray]:
+    """Scores whose last class has a probability of about ``1e-10`` and is never the label,
+    next to confident mistakes (a loss of about 100)."""
+    rng = _rng(39)
+    S = rng.uniform(-2.0, 2.0, (40, 6))
+    S[:, -1] = -21.0 + rng.uniform(-1.0, 1.0, 40)
+    y = rng.integers(0, 5, 40)
+    wrong = np.arange(0, 40, 4)
+    S[wrong, y[wrong]] -= 400.0
+    return S, y
+
+
+def _sce_problems() -> list[tuple[np.ndarray, np.ndarray]]:
+    """The inputs of the loss and gradient items; the last is for the gradient only."""
+    cases = [(30 + k, n, c) for k, (n, c) in enumerate(SCE_CASES)]
+    cases += [(70 + k, n, c) for k, (n, c) in enumerate(SCE_SCALE_CASES)]
+    return [_scores(k, n, c) for k, n, c in cases] + [_tiny_scores()]
 NAME_SCE = "softmax_cross_entropy"
 
 
@@ -200,8 +268,7 @@ def _run_sce(sce: Func, S: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray
 
 def sce_loss(softmax_cross_entropy: Func) -> None:
     """The loss equals ``mean(logsumexp(S_i) - S[i, y_i])``."""
-    for k, (n, c) in enumerate(SCE_CASES):
-        S, y = _scores(30 + k, n, c)
+    for S, y in _sce_problems()[:-1]:
         loss, _, what = _run_sce(softmax_cross_entropy, S, y)
         checks.assert_close(loss, reference.softmax_cross_entropy(S, y)[0], f"the loss of {what}",
                             hint="loss = mean over samples of -log softmax(S)[i, y_i].")
@@ -209,13 +276,16 @@ def sce_loss(softmax_cross_entropy: Func) -> None:
 
 def sce_gradient(softmax_cross_entropy: Func) -> None:
     """``dS`` matches the numerical gradient and ``(softmax(S) - onehot(y)) / N``."""
-    for k, (n, c) in enumerate(SCE_CASES):
-        S, y = _scores(30 + k, n, c)
+    for k, (S, y) in enumerate(_sce_problems()):
         _, dS, what = _run_sce(softmax_cross_entropy, S, y)
-        checks.assert_gradient(lambda v, y=y: reference.softmax_cross_entropy(v, y)[0], S, dS,
-                               f"dS of {what}", hint=GRAD_HINT)
+        if k < len(SCE_CASES):
+            checks.assert_gradient(lambda v, y=y: reference.softmax_cross_entropy(v, y)[0], S,
+                                   dS, f"dS of {what}", hint=GRAD_HINT)
+        scale = reference.softmax(S)
+        scale[np.arange(len(y)), y] += 1.0
         checks.assert_close(dS, reference.softmax_cross_entropy(S, y)[1], f"dS of {what}",
-                            hint="dS = (softmax(S) - onehot(y)) / N.")
+                            rtol=SCE_GRAD_RTOL, atol=0.0, scale=scale / len(y),
+                            hint="dS = (softmax(S) - onehot(y)) / N." + DERIVED_HINT)
 
 
 def sce_stable(softmax_cross_entropy: Func) -> None:
@@ -253,7 +323,7 @@ def sce_untouched(softmax_cross_entropy: Func) -> None:
 
 def two_class_logit(two_class_logit: Func) -> None:
     """``two_class_logit(S)`` is the logit z with ``sigma(z) == softmax(S)[:, 1]``."""
-    for k, n in enumerate([1, 9]):
+    for k, n in enumerate([1, 9, BIG_N]):
         S, _ = _scores(50 + k, n, 2)
         what = f"two_class_logit(S) for S of shape {S.shape}"
         got = checks.as_array(checks.call(two_class_logit, S, name="two_class_logit"), what, (n,))
@@ -264,16 +334,17 @@ def two_class_logit(two_class_logit: Func) -> None:
 def reduction(softmax_cross_entropy: Func, binary_cross_entropy: Func,
               two_class_logit: Func) -> None:
     """For C=2 the softmax loss is the binary loss of the logit, and so are the gradients."""
-    S, y = _scores(55, 9, 2)
-    z = checks.as_array(checks.call(two_class_logit, S, name="two_class_logit"),
-                        "two_class_logit(S)", (9,))
-    sce_l, dS, _ = _run_sce(softmax_cross_entropy, S, y)
-    bce_l, dz, _ = _run_bce(binary_cross_entropy, z, y.astype(np.float64))
     hint = "For C = 2, -log softmax(S)[y] = BCE(sigma(S[:,1] - S[:,0]), y); see quiz 1."
-    checks.assert_close(sce_l, bce_l, "softmax_cross_entropy(S, y) compared with "
-                        "binary_cross_entropy(two_class_logit(S), y)", hint=hint)
-    checks.assert_close(dS[:, 1], dz, "dS[:, 1] compared with dz", hint=hint)
-    checks.assert_close(dS[:, 0], -dz, "dS[:, 0] compared with -dz", hint=hint)
+    for k, n in ((55, 9), (56, BIG_N)):
+        S, y = _scores(k, n, 2)
+        z = checks.as_array(checks.call(two_class_logit, S, name="two_class_logit"),
+                            "two_class_logit(S)", (n,))
+        sce_l, dS, _ = _run_sce(softmax_cross_entropy, S, y)
+        bce_l, dz, _ = _run_bce(binary_cross_entropy, z, y.astype(np.float64))
+        checks.assert_close(sce_l, bce_l, f"softmax_cross_entropy(S, y) compared with "
+                            f"binary_cross_entropy(two_class_logit(S), y) for N={n}", hint=hint)
+        checks.assert_close(dS[:, 1], dz, f"dS[:, 1] compared with dz for N={n}", hint=hint)
+        checks.assert_close(dS[:, 0], -dz, f"dS[:, 0] compared with -dz for N={n}", hint=hint)
 
 
 def affine_map(a: object, b: object) -> None:
@@ -295,7 +366,9 @@ def logit_gradients(logit_gradients: Func) -> None:
     rng = _rng(60)
     xs = np.concatenate([[-8.0, -0.5, 0.0, 2.0], 3.0 * rng.standard_normal(6)])
     ys = np.concatenate([[1.0, 0.0, 1.0, 0.0], rng.integers(0, 2, 6).astype(np.float64)])
-    cases = [(float(x), float(y)) for x, y in zip(xs[:3], ys[:3], strict=True)] + [(xs, ys)]
+    big_x, big_y = 4.0 * rng.standard_normal(BIG_N), rng.integers(0, 2, BIG_N).astype(np.float64)
+    cases = [(float(x), float(y)) for x, y in zip(xs[:3], ys[:3], strict=True)]
+    cases += [(big_x, big_y), (xs, ys)]
     for x, y in cases:
         shape = np.shape(x)
         what = f"{name}(x, y) for x = {x}" if not shape else f"{name}(x, y) for arrays of {shape}"

@@ -70,7 +70,20 @@ jupyter lab {first}
 
 ## Check your work as you go
 
-Add a cell anywhere below your answers (delete it again before you submit, if you like) and run:
+From a terminal, in this folder:
+
+```sh
+python selfcheck.py {first}
+```
+
+runs the notebook from top to bottom like the grader does — every cell, even after one fails —
+then the public tests of every item, and prints which pass. This always works; use it before
+you push.
+
+In JupyterLab, **Run All stops at the first cell that raises an error** (a failing test, or an
+answer you have not written yet), so a cell at the end of the notebook is often never reached.
+To check from inside the notebook, run your answer cells, then run a cell like this one on its
+own (Shift+Enter; delete it before you submit, if you like):
 
 ```python
 from selfcheck import check
@@ -80,8 +93,7 @@ check("{example_item}")  # one item
 ```
 
 It runs the public tests — the asserts you can already see in the notebook's test cells — on
-your current variables and prints which pass. From a terminal, `python selfcheck.py {first}`
-runs the whole notebook from top to bottom first, like the grader does.
+your current variables.
 
 **Passing the public tests does not mean full marks.** When your notebook is graded, hidden tests
 check more cases than the public ones (other inputs and shapes, numerical stability, speed,

@@ -121,9 +121,10 @@ def read_artifacts(course_dir: str | Path,
     Returns
     -------
     runs : DataFrame
-        ``student_id, assignment, status, reason, suspicious`` (a list of str) per record found.
+        ``student_id, assignment, status, reason, suspicious, held`` per record found.
         ``status`` is the record's (``graded``, ``partial``, ``failed``; ``unknown`` for an
-        unreadable record); ``reason`` its ``reason``, or its ``reasons`` joined by "; ".
+        unreadable record); ``reason`` its ``reason``, or its ``reasons`` joined by "; ";
+        ``suspicious`` a list of str; ``held`` maps each item held for review to its reason.
     messages : DataFrame
         ``student_id, assignment, notebook, item, message`` per failed test cell.
     """
@@ -137,7 +138,7 @@ def read_artifacts(course_dir: str | Path,
             for item, message in notebook_failures(notebook):
                 messages.append((student, assignment, notebook.stem, item, message))
     runs_frame = pd.DataFrame(
-        runs, columns=["student_id", "assignment", "status", "reason", "suspicious"])
+        runs, columns=["student_id", "assignment", "status", "reason", "suspicious", "held"])
     messages_frame = pd.DataFrame(
         messages, columns=["student_id", "assignment", "notebook", "item", "message"])
     return runs_frame, messages_frame
@@ -150,7 +151,7 @@ def _run_record(path: Path, student: str, assignment: str) -> tuple:
             raise ValueError("not a JSON object")
     except (OSError, ValueError) as error:
         # A damaged record must not hide the submission: report it as a grading problem.
-        return (student, assignment, "unknown", f"unreadable {RUN_RECORD}: {error}", [])
+        return (student, assignment, "unknown", f"unreadable {RUN_RECORD}: {error}", [], {})
     suspicious = data.get("suspicious") or []
     if isinstance(suspicious, str):
         suspicious = [suspicious]
@@ -159,5 +160,7 @@ def _run_record(path: Path, student: str, assignment: str) -> tuple:
     if reason is None and data.get("reasons"):
         reasons = data["reasons"]
         reason = "; ".join(map(str, reasons)) if isinstance(reasons, list) else str(reasons)
+    held = data.get("held") if isinstance(data.get("held"), dict) else {}
     return (student, assignment, str(data.get("status") or "graded"),
-            None if reason is None else str(reason), [str(item) for item in suspicious])
+            None if reason is None else str(reason), [str(item) for item in suspicious],
+            {str(item): str(why) for item, why in held.items()})

@@ -26,7 +26,7 @@ _STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
-FULL, PARTIAL, ZERO = "#2e7d32", "#f9a825", "#c62828"
+FULL, PARTIAL, ZERO, PENDING = "#2e7d32", "#f9a825", "#c62828", "#90a4ae"
 
 
 def _svg(figure: plt.Figure) -> str:
@@ -78,8 +78,44 @@ def histogram_svg(percent: pd.Series, cutoffs: dict[str, float]) -> str:
         return _svg(figure)
 
 
+SHARES = (("full", FULL, "full credit"), ("partial", PARTIAL, "partial"),
+          ("zero", ZERO, "no credit"), ("pending", PENDING, "pending (not graded yet)"))
+
+
+def item_shares(items: pd.DataFrame, assignment: str) -> pd.DataFrame:
+    """Per item of ``assignment``: percent of students with full, partial, no credit, pending.
+
+    Parameters
+    ----------
+    items : DataFrame
+        The report's item table (``graded``, ``pending`` and the ``full``, ``partial``,
+        ``zero`` shares of the graded students).
+    assignment : str
+        The assignment.
+
+    Returns
+    -------
+    DataFrame
+        ``item, max_score, full, partial, zero, pending``: percentages of the students graded
+        on the item or pending on it (they add up to 100), for items with any such student.
+    """
+    block = items[(items["assignment"] == assignment)
+                  & ((items["graded"] > 0) | (items["pending"] > 0))]
+    graded = block["graded"].to_numpy(dtype=float)
+    counted = graded + block["pending"].to_numpy(dtype=float)
+    shares = {"item": block["item"].to_numpy(), "max_score": block["max_score"].to_numpy()}
+    for column in ("full", "partial", "zero"):  # shares of the graded students, rescaled
+        shares[column] = 100 * np.nan_to_num(block[column].to_numpy(dtype=float)) * graded \
+            / counted
+    shares["pending"] = 100 * block["pending"].to_numpy(dtype=float) / counted
+    return pd.DataFrame(shares)
+
+
 def item_shares_svg(items: pd.DataFrame, assignment: str) -> str:
-    """Stacked bars per item: shares of graded students with full, partial and zero credit.
+    """Stacked bars per item: shares of students with full, partial, no credit, or pending.
+
+    Pending is its own state, never "no credit": a written answer nobody has graded yet, or a
+    tested item held for review, is drawn in its own colour, hatched.
 
     Parameters
     ----------
@@ -91,24 +127,24 @@ def item_shares_svg(items: pd.DataFrame, assignment: str) -> str:
     Returns
     -------
     str
-        An ``<svg>`` element; empty when no item of the assignment is graded.
+        An ``<svg>`` element; empty when the assignment has no graded or pending item.
     """
-    block = items[(items["assignment"] == assignment) & (items["graded"] > 0)]
-    if block.empty:
+    shares = item_shares(items, assignment)
+    if shares.empty:
         return ""
-    labels = [f"{item} ({points:g})" for item, points in zip(block["item"], block["max_score"])]
-    y = np.arange(len(block))[::-1]
+    labels = [f"{item} ({points:g})" for item, points in zip(shares["item"],
+                                                             shares["max_score"])]
+    y = np.arange(len(shares))[::-1]
     with plt.rc_context(_STYLE):
-        figure, axes = plt.subplots(figsize=(7.5, 0.6 + 0.26 * len(block)))
-        left = np.zeros(len(block))
-        for column, color, label in (("full", FULL, "full credit"),
-                                     ("partial", PARTIAL, "partial"),
-                                     ("zero", ZERO, "no credit")):
-            share = 100 * block[column].to_numpy(dtype=float)
-            axes.barh(y, share, left=left, color=color, label=label, height=0.75)
+        figure, axes = plt.subplots(figsize=(7.5, 0.6 + 0.26 * len(shares)))
+        left = np.zeros(len(shares))
+        for column, color, label in SHARES:
+            share = shares[column].to_numpy(dtype=float)
+            hatch = {"hatch": "///", "edgecolor": "white"} if column == "pending" else {}
+            axes.barh(y, share, left=left, color=color, label=label, height=0.75, **hatch)
             left += share
         axes.set_yticks(y, labels)
         axes.set_xlim(0, 100)
-        axes.set_xlabel("share of graded students (%)")
-        axes.legend(ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+        axes.set_xlabel("share of students (%)")
+        axes.legend(ncols=4, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
         return _svg(figure)

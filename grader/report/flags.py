@@ -19,8 +19,11 @@ Kinds, most urgent first:
 ``review``
     a manual grade stands, but nbgrader asks for it to be checked again because the
     autograder ran after it was given;
+``held for review``
+    a hidden test could not decide an item and held it for a person (one flag per item,
+    with the test's reason: for the staff, never shown to the student);
 ``pending``
-    manual items still await grading.
+    items still await grading (written answers, and items held for review).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from __future__ import annotations
 import pandas as pd
 
 KINDS = ("not graded", "partly graded", "suspicious", "note", "late", "flagged", "review",
-         "pending")
+         "held for review", "pending")
 COLUMNS = ["student_id", "assignment", "kind", "reason"]
 
 
@@ -73,7 +76,8 @@ def flag_table(submissions: pd.DataFrame, runs: pd.DataFrame,
     submissions : DataFrame
         Output of :func:`grader.report.tables.submission_table`.
     runs : DataFrame
-        Grading records (``student_id, assignment, status, reason, suspicious``).
+        Grading records (``student_id, assignment, status, reason, suspicious``, and
+        optionally ``held``).
     grades : DataFrame, optional
         The gradebook's grades (``student_id, assignment, item, pending, review``): names
         the pending items and supplies the grades to review.
@@ -101,6 +105,10 @@ def flag_table(submissions: pd.DataFrame, runs: pd.DataFrame,
         elif reason:
             rows.append((*key, "note", reason))
         rows.extend((*key, "suspicious", finding) for finding in run.suspicious)
+        held = getattr(run, "held", None)
+        held = held if isinstance(held, dict) else {}
+        rows.extend((*key, "held for review", f"{item.split(':')[-1]}: {why}")
+                    for item, why in held.items())
 
     late = submissions[submissions["submitted"] & (submissions["seconds_late"] > 0)]
     # Lateness inside the grace period is not worth an instructor's attention.
@@ -122,7 +130,7 @@ def flag_table(submissions: pd.DataFrame, runs: pd.DataFrame,
                            pending["pending_items"]):
         listed = names.get((s, a))
         detail = f": {', '.join(listed)}" if listed else ""
-        rows.append((s, a, "pending", f"{count} item(s) await manual grading{detail}"))
+        rows.append((s, a, "pending", f"{count} item(s) await grading{detail}"))
 
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["_kind"] = frame["kind"].map({kind: rank for rank, kind in enumerate(KINDS)})

@@ -255,8 +255,10 @@ def _students(report: Report) -> str:
 
 def _items(report: Report) -> str:
     parts = ["<h2>Items</h2>",
-             '<p class="note">Shares are of students graded on the item (submitted, not '
-             "pending). Discrimination: corrected item-total correlation — the correlation of "
+             '<p class="note">Charts: every student with a submission, pending items (a '
+             "written answer awaiting grading, a tested item held for review) in hatched grey, "
+             "never as no credit. Table: shares are of students graded on the item (submitted, "
+             "not pending). Discrimination: corrected item-total correlation — the correlation of "
              "the item's score with the rest of the assignment's score; near 0 or negative "
              "means the item does not separate strong from weak students. U−L 27%: share of "
              "the item's points earned by the top 27% minus the bottom 27% by assignment "

@@ -187,4 +187,13 @@ def load_policy(path: str | Path | None = None, course_dir: str | Path = ".") ->
     path = Path(path)
     with path.open("rb") as handle:
         data = tomllib.load(handle)
-    return policy_from_mapping(data, source=str(path))
+    return policy_from_mapping(data, source=_shown(path, Path(course_dir)))
+
+
+def _shown(path: Path, course_dir: Path) -> str:
+    # The report names the file as the course knows it (course.toml), not where the course
+    # happens to sit on this machine; a file outside the course keeps the path it was given.
+    try:
+        return str(path.resolve().relative_to(course_dir.resolve()))
+    except ValueError:
+        return str(path)

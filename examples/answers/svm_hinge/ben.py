@@ -1,8 +1,10 @@
 """ben: right values everywhere, but the "vectorised" functions still loop.
 
-svm_loss_vectorized loops over the samples; softmax_loss_vectorized loops over the classes.
+svm_loss_vectorized loops over the samples, and remembers its answer for every input it has
+seen (keyed on the bytes of the inputs); softmax_loss_vectorized loops over the classes.
 
-Expected: loses svm_vec_loop_free (2), svm_vec_speed (1) and softmax_loop_free (2). A loop over
+Expected: loses svm_vec_loop_free (2), svm_vec_speed (1) and softmax_loop_free (2), the cache
+notwithstanding: every counted or timed call gets an input it has not seen. A loop over
 the few classes is still fast, so softmax_speed keeps its point; every item about values keeps
 its points. The derivation is not written (0 points once graded).
 """
@@ -31,6 +33,10 @@ def svm_loss_naive(W, X, y, reg):
 
 # %% svm_loss_vectorized
 def svm_loss_vectorized(W, X, y, reg):
+    answers = svm_loss_vectorized.__dict__.setdefault("answers", {})
+    key = (W.tobytes(), X.tobytes(), y.tobytes(), W.shape, X.shape, float(reg))
+    if key in answers:
+        return answers[key]
     num_samples = X.shape[0]
     loss = 0.0
     dW = np.zeros(W.shape)
@@ -44,6 +50,7 @@ def svm_loss_vectorized(W, X, y, reg):
         dW += np.outer(X[i], active)
     loss = loss / num_samples + reg * np.sum(W * W)
     dW = dW / num_samples + 2 * reg * W
+    answers[key] = loss, dW
     return loss, dW
 
 # %% softmax_loss_vectorized

@@ -1,7 +1,7 @@
 """cleo: right hinge losses; a softmax loss that does not shift the scores.
 
-She also takes the hinge indicator as margin >= 0 instead of > 0; the tests keep every margin
-away from 0, so that choice costs nothing.
+She also takes the hinge indicator as margin >= 0 instead of > 0; no test puts a margin exactly
+at 0 (some are 1e-10 away), so that choice costs nothing.
 
 Expected: loses softmax_stable (1) only. The derivation awaits manual grading.
 """
