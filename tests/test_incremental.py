@@ -135,3 +135,30 @@ def test_sigkill_mid_run_then_rerun_completes_the_class(course: Course) -> None:
         assert record["score"] == expected[student]
         leftovers = [p.name for p in (course.autograded / student).iterdir() if p.name != A]
         assert leftovers == [], leftovers
+
+
+def test_a_large_class_keeps_only_what_its_table_shows(course: Course) -> None:
+    """Past TABLE_ROWS submissions the grading process keeps only the rows it will print."""
+    from grader.grade.command import TABLE_ROWS, Tally
+    from grader.grade.record import Outcome
+
+    submit(course, "alice", A, source_notebook(A))
+    submit(course, "bob", A, "{ not json")
+    seen: list[str] = []
+    kept = grade_assignment(course, A, settings=Settings(workers=1),
+                            on_done=lambda o: seen.append(o.student),
+                            keep=lambda o: o.status != "graded")
+    assert sorted(seen) == ["alice", "bob"]
+    assert [o.student for o in kept] == ["bob"]
+
+    tally = Tally()
+    tally.start(TABLE_ROWS + 1)
+    clean, flagged = Outcome("s1", A, sandbox="isolated"), Outcome("s2", A, suspicious=["x"])
+    failed = Outcome("s3", A, status="failed")
+    for outcome in (clean, flagged, failed):
+        tally.add(outcome)
+    assert [tally.keep(o) for o in (clean, flagged, failed)] == [False, True, True]
+    assert tally.graded == 1 and tally.sandboxes == {"isolated", ""}
+    small = Tally()
+    small.start(TABLE_ROWS)
+    assert small.keep(clean)

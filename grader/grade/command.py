@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import click
@@ -11,7 +12,7 @@ from rich.table import Table
 
 from grader.course import Course, CourseError
 from grader.grade.kernel import Limits
-from grader.grade.record import FAILED, Outcome
+from grader.grade.record import FAILED, GRADED, Outcome
 from grader.grade.run import Settings, default_workers, grade_assignment
 from grader.gradebook import database_option
 
@@ -37,13 +38,45 @@ def outcome_table(outcomes: list[Outcome], title: str) -> Table:
     return table
 
 
-def warn_unisolated(outcomes: list[Outcome], console: Console, wanted: bool = True) -> None:
-    """Say loudly when kernels ran without isolation: grades then rest on limits alone."""
-    reasons = sorted({o.sandbox for o in outcomes if o.sandbox and o.sandbox != "isolated"})
+def warn_unisolated(outcomes: list[Outcome], console: Console, wanted: bool = True,
+                    statuses: Collection[str] = ()) -> None:
+    """Say loudly when kernels ran without isolation: grades then rest on limits alone.
+
+    ``statuses`` adds sandbox statuses of submissions no longer at hand.
+    """
+    reasons = sorted({status for status in [*(o.sandbox for o in outcomes), *statuses]
+                      if status and status != "isolated"})
     if reasons and wanted:
         console.print("[bold red]WARNING: grading kernels were not isolated[/] "
                       f"({'; '.join(reasons)}). Student code could read files of the course "
                       "and the network; only resource limits applied.")
+
+
+# Past this many submissions the grade table lists only those not graded cleanly (and the
+# flagged ones): the grading process then keeps nothing per submission graded as it should be.
+TABLE_ROWS = 200
+
+
+class Tally:
+    """What the end of a run reports, counted as outcomes arrive."""
+
+    def __init__(self) -> None:
+        self.total = self.graded = self.unchanged = 0
+        self.sandboxes: set[str] = set()
+
+    def start(self, total: int) -> None:
+        self.total = total
+
+    def add(self, outcome: Outcome) -> None:
+        self.graded += outcome.status == GRADED and not outcome.suspicious
+        self.unchanged += outcome.unchanged
+        if not outcome.unchanged:  # this run's kernels
+            self.sandboxes.add(outcome.sandbox)
+
+    def keep(self, outcome: Outcome) -> bool:
+        """Whether the table needs ``outcome``."""
+        return (self.total <= TABLE_ROWS or outcome.status != GRADED
+                or bool(outcome.suspicious))
 
 
 @click.command("grade")
@@ -95,22 +128,28 @@ def grade_command(assignment: str, submissions: Path | None, workers: int,
                         MofNCompleteColumn(), TimeElapsedColumn(), console=console,
                         transient=True)
     task = progress.add_task(assignment, total=None)
+    seen = Tally()
     try:
         course = Course.find(course_dir, database)
         with progress:
             outcomes = grade_assignment(
                 course, assignment, submissions, settings,
-                on_start=lambda n: progress.update(task, total=n),
-                on_done=lambda o: progress.advance(task),
+                on_start=lambda n: (seen.start(n), progress.update(task, total=n)),
+                on_done=lambda o: (seen.add(o), progress.advance(task)),
+                keep=seen.keep,
             )
     except CourseError as error:
         raise click.ClickException(str(error)) from error
-    Console().print(outcome_table(outcomes, f"{assignment}: {len(outcomes)} submissions"))
-    unchanged = sum(o.unchanged for o in outcomes)
-    if unchanged:
-        console.print(f"{unchanged} of {len(outcomes)} submission(s) unchanged since their last "
-                      "grade were not graded again (--force grades them).")
-    warn_unisolated([o for o in outcomes if not o.unchanged], console, sandbox)
+    if seen.total <= TABLE_ROWS:
+        title = f"{assignment}: {seen.total} submissions"
+    else:
+        title = (f"{assignment}: {seen.total} submissions, {seen.graded} graded cleanly; the "
+                 f"{len(outcomes)} others below (grader report shows every student)")
+    Console().print(outcome_table(outcomes, title))
+    if seen.unchanged:
+        console.print(f"{seen.unchanged} of {seen.total} submission(s) unchanged since their "
+                      "last grade were not graded again (--force grades them).")
+    warn_unisolated([], console, sandbox, seen.sandboxes)
     failed = [o for o in outcomes if o.status == FAILED]
     if failed:
         console.print(f"[red]{len(failed)} submission(s) could not be graded:[/]")

@@ -142,6 +142,7 @@ def grade_assignment(
     settings: Settings | None = None,
     on_done: Callable[[Outcome], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    keep: Callable[[Outcome], bool] | None = None,
 ) -> list[Outcome]:
     """Grade every submission of ``assignment`` into the gradebook and ``autograded/``.
 
@@ -159,6 +160,9 @@ def grade_assignment(
         Called with each submission's :class:`Outcome` as soon as it is recorded.
     on_start : callable, optional
         Called once with the number of submissions found, before grading starts.
+    keep : callable, optional
+        Which outcomes to return (default: all). The others are only given to ``on_done``:
+        a large class then costs this process nothing per submission.
 
     A submission whose files, grading code and assignment are all unchanged since its last
     complete grade (scores in the gradebook and files in ``autograded/``; see
@@ -169,7 +173,7 @@ def grade_assignment(
     Returns
     -------
     list of Outcome
-        One per submission, sorted by student.
+        One per submission (those ``keep`` accepts), sorted by student.
 
     Raises
     ------
@@ -196,7 +200,8 @@ def grade_assignment(
     def finish(state: _InFlight) -> None:
         state.outcome.seconds = round(time.perf_counter() - state.started, 3)
         outcome = recorder.close(state.submission, state.outcome, state.executed)
-        outcomes.append(outcome)
+        if keep is None or keep(outcome):
+            outcomes.append(outcome)
         del in_flight[state.submission.student]
         if on_done:
             on_done(outcome)
@@ -209,7 +214,8 @@ def grade_assignment(
             if previous is None:
                 yield submission, fingerprint
                 continue
-            outcomes.append(previous)
+            if keep is None or keep(previous):
+                outcomes.append(previous)
             if on_done:
                 on_done(previous)
 

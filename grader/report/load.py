@@ -26,13 +26,14 @@ from grader.gradebook import shown, sqlite_path
 
 _EPOCH = pd.Timestamp("1970-01-01")
 
+# nbgrader lists students by name, assignments by due date, then name (Gradebook.assignments);
+# missing values first, as SQLite sorts them, on every database.
 _STUDENTS = """
 SELECT id AS student_id, first_name, last_name, email, lms_user_id
-FROM student ORDER BY last_name, first_name
+FROM student ORDER BY last_name NULLS FIRST, first_name NULLS FIRST, id
 """
-# nbgrader lists assignments by due date, then name (Gradebook.assignments).
 _ASSIGNMENTS = "SELECT id AS assignment_key, name AS assignment, duedate FROM assignment " \
-    "ORDER BY duedate, name"
+    "ORDER BY duedate NULLS FIRST, name"
 # Graded cells in the order nbgrader stored them, which is notebook order. A grade cell that is
 # also a solution cell (same name in the same notebook) is an answer graded by a person.
 _ITEMS = """
