@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import multiprocessing.forkserver
 import shutil
 import tempfile
 import threading
@@ -34,6 +35,26 @@ from grader.grade.fingerprint import code_version
 from grader.grade.kernel import Limits
 from grader.grade.scheduler import Scheduler, _Worker, lost, overran
 
+# Grading runs whose pools are alive in this Dask worker process. The grader's template is the
+# process's multiprocessing forkserver: the last pool stops it, so that the next run starts
+# one with its own preloaded modules (an assignment's imports), as a new `grader grade` would.
+_pools = 0
+_pools_lock = threading.Lock()
+
+
+def _pool_opened() -> None:
+    global _pools
+    with _pools_lock:
+        _pools += 1
+
+
+def _pool_closed() -> None:
+    global _pools
+    with _pools_lock:
+        _pools -= 1
+        if _pools == 0:
+            multiprocessing.forkserver._forkserver._stop()
+
 
 class GraderPool(Scheduler):
     """Grader workers of one Dask worker, shared by its task threads.
@@ -44,9 +65,12 @@ class GraderPool(Scheduler):
 
     def __init__(self, config: Config, limits: Limits, workers: int, deadline: float,
                  preload: Sequence[str], sandbox: bool) -> None:
+        _pool_opened()
         super().__init__(config, limits, workers, deadline=deadline, preload=preload,
                          sandbox=sandbox)
         self._lock = threading.Lock()
+        self._ready = threading.Condition(self._lock)  # a spare joined the idle workers
+        self._preparing = 0  # spares being started
         self._idle: deque[_Worker] = deque()
         self._busy: dict[int, _Worker] = {}
         self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grader-pool")
@@ -54,19 +78,36 @@ class GraderPool(Scheduler):
         self._cells: dict[str, str] = {}
         self._closed = False
         for _ in range(workers):  # booting while the first tasks arrive
-            self._helper.submit(self._add_spare)
+            self._prepare()
+
+    def _prepare(self) -> None:
+        """Start a spare worker off the calling thread (call holding no lock)."""
+        with self._lock:
+            self._preparing += 1
+        self._helper.submit(self._add_spare)
 
     def _add_spare(self) -> None:
-        worker = self._spawn()
-        with self._lock:
-            if self._closed:
-                worker.conn.send(None)
-                worker.finish(grace=5.0)
-            else:
+        try:
+            worker = self._spawn()
+        except BaseException:
+            with self._ready:
+                self._preparing -= 1
+                self._ready.notify_all()
+            raise
+        with self._ready:
+            self._preparing -= 1
+            if not self._closed:
                 self._idle.append(worker)
+                self._ready.notify()
+                return
+        worker.conn.send(None)
+        worker.finish(grace=5.0)
 
     def _take(self) -> _Worker:
-        with self._lock:
+        with self._ready:
+            # a spare on its way beats starting one more: the cores have enough to boot
+            while not self._idle and self._preparing and not self._closed:
+                self._ready.wait()
             if self._closed:
                 raise RuntimeError("the grading pool of this worker was shut down")
             worker = self._idle.popleft() if self._idle else None
@@ -105,12 +146,14 @@ class GraderPool(Scheduler):
             with self._lock:
                 self._busy.pop(id(worker), None)
         more = result.pop("more", False)
-        with self._lock:
+        with self._ready:
             if not self._closed:
                 if more:
                     self._idle.append(worker)
+                    self._ready.notify()
                 else:  # retired: reap it and boot its successor, off this thread
                     self._helper.submit(worker.finish, 5.0)
+                    self._preparing += 1
                     self._helper.submit(self._add_spare)
                 return result
         worker.finish(grace=5.0)
@@ -118,10 +161,11 @@ class GraderPool(Scheduler):
 
     def close(self) -> None:
         """Stop every grader worker and remove the scratch files."""
-        with self._lock:
+        with self._ready:
             self._closed = True
             idle, busy = list(self._idle), list(self._busy.values())
             self._idle.clear()
+            self._ready.notify_all()
         self._helper.shutdown(wait=True)
         for worker in idle:
             try:
@@ -132,6 +176,7 @@ class GraderPool(Scheduler):
         for worker in busy:
             worker.finish()
         shutil.rmtree(self.scratch, ignore_errors=True)
+        _pool_closed()
 
 
 class GradingPlugin(WorkerPlugin):
