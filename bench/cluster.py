@@ -1,12 +1,13 @@
 """Benchmark: ``grader grade`` on this machine's cores against the same on a Dask cluster.
 
 The Dask cluster is a ``distributed.LocalCluster`` on the same machine, with one worker process
-running as many grading threads as the local path grades notebooks at once: the same cores,
+running as many grading threads as the local path grades notebooks at once (and the grader's
+modules imported at its start, ``--preload grader.grade.remote``, as deployed): the same cores,
 so the ratio is what the Dask path costs (scheduler, task traffic, results travelling back)
 over the local one. Both grade the same generated class (bench/grading.py's generator) with
 the ``grader grade`` command, and must give every student the same score.
 
-    .venv/bin/python bench/cluster.py [--submissions 40] [--cooldown 30]
+    .venv/bin/python bench/cluster.py [--submissions 120] [--cooldown 30]
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from grader.grade.run import default_workers  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=40)
+    parser.add_argument("--submissions", type=int, default=120)
     parser.add_argument("--threads", type=int, default=default_workers(),
                         help="notebooks at once, both paths (default: the local default)")
     parser.add_argument("--cooldown", type=float, default=30.0,
@@ -37,8 +38,10 @@ def main() -> None:
 
     grader = str(Path(sys.executable).parent / "grader")
     rows = []
+    # as a deployed cluster's workers start: with the grader's modules imported (--preload)
     with LocalCluster(n_workers=1, threads_per_worker=args.threads, processes=True,
-                      dashboard_address=None, memory_limit=None) as cluster:
+                      dashboard_address=None, memory_limit=None,
+                      preload=["grader.grade.remote"]) as cluster:
         for assignment in args.assignment or ["cross_entropy", "svm_hinge"]:
             with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
                 local, dask = same_class(Path(tmp), assignment, args.submissions,

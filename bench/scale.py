@@ -94,7 +94,7 @@ def main() -> None:
     grader = str(Path(sys.executable).parent / "grader")
     cluster = nullcontext() if args.local else LocalCluster(
         n_workers=1, threads_per_worker=args.threads, processes=True, dashboard_address=None,
-        memory_limit=None)
+        memory_limit=None, preload=["grader.grade.remote"])
     with tempfile.TemporaryDirectory(prefix="grader-bench-scale-") as tmp, cluster as dask:
         course = make_course(Path(tmp) / "class", args.assignment)
         notebooks = submissions(course, args.assignment, args.submissions)
