@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: all install system-deps release example test lint clean bench mutants
+.PHONY: all install system-deps release example test lint clean bench bench-scale mutants
 
 all: example
 
@@ -40,6 +40,14 @@ lint: install
 bench: install
 	$(BIN)/python bench/grading.py
 	$(BIN)/python bench/bench_report.py
+
+# Grading past one machine: the Dask path against the local one, the single writer on SQLite
+# and PostgreSQL, and 2,000 submissions through the Dask path (README, "Large courses").
+bench-scale: install system-deps
+	$(BIN)/python bench/cluster.py
+	$(BIN)/python bench/writer.py
+	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/scale.py --local --submissions 1000
 
 # Mutation analysis of the hidden tests: every mutant of every graded function killed or
 # reviewed as equivalent (bench/equivalent_mutants.txt); prints the score per function.
