@@ -109,3 +109,19 @@ status = os.system("true")
 def test_module_names_come_from_every_cell() -> None:
     assert imports(["import numpy as np", "from scipy import special as sp", "x = 1"]) == {
         "np": "numpy", "sp": "scipy.special"}
+
+
+def test_a_measurement_is_doubted_for_the_function_whose_code_tampers_only() -> None:
+    from grader.grade.clean import CleanProcess
+
+    clean = CleanProcess(lambda: None, 5.0)  # no kernel is needed to decide what to trust
+    clean.add("import sys\nhelper = lambda: sys.settrace(None)\n"
+              "def uses_helper(x):\n    return helper() or x\n"
+              "def honest(x):\n    return x * 2\n", "cell")
+    clean.add("import inspect\ndef walker(x):\n    return inspect.stack()\n", "other")
+    assert "changes the tracer" in clean._doubt("uses_helper")
+    assert "line 2" in clean._doubt("helper")
+    assert "walks the call stack" in clean._doubt("walker")
+    assert clean._doubt("honest") is None
+    clean.add("def walker(x):\n    return x\n", "again")  # redefined honestly
+    assert clean._doubt("walker") is None

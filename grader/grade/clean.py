@@ -29,6 +29,19 @@ from grader.grade.kernel import Kernel, KernelLost, Timeout
 RESTARTS = 1
 
 
+def _functions(tree: ast.Module | None) -> dict[str, ast.AST]:
+    """The functions a cell defines at its top level: ``def f`` and ``f = lambda ...``."""
+    found: dict[str, ast.AST] = {}
+    for node in tree.body if tree is not None else []:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            found[node.name] = node
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = node
+    return found
+
+
 class CleanProcess:
     """The clean kernel of one notebook, started when a measurement first needs it.
 
@@ -60,18 +73,18 @@ class CleanProcess:
             return
         self._cells.append(code)
         tree = parse(source)
-        kept = {n.name for n in (parse(code) or ast.Module(body=[])).body
-                if isinstance(n, ast.FunctionDef)}
-        for node in tree.body if tree is not None else []:
-            if isinstance(node, ast.FunctionDef) and node.name in kept:
-                self._uses[node.name] = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-                self._doubts.pop(node.name, None)  # a new definition replaces the old one
-                for finding in findings(source, {**modules, **self._modules}):
-                    if finding.kind in TAMPERING and \
-                            node.lineno <= finding.line <= (node.end_lineno or 0):
-                        self._doubts[node.name] = (f"{label}, line {finding.line}: "
-                                                   f"{finding.reason} ({finding.code!r})")
-                        break
+        kept = set(_functions(parse(code)))
+        for name, node in _functions(tree).items():
+            if name not in kept:
+                continue
+            self._uses[name] = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+            self._doubts.pop(name, None)  # a new definition replaces the old one
+            for finding in findings(source, {**modules, **self._modules}):
+                if finding.kind in TAMPERING and \
+                        node.lineno <= finding.line <= (node.end_lineno or 0):
+                    self._doubts[name] = (f"{label}, line {finding.line}: "
+                                          f"{finding.reason} ({finding.code!r})")
+                    break
 
     def _doubt(self, name: str) -> str | None:
         """Why ``name``, or a function it calls, cannot be measured reliably (None: it can)."""

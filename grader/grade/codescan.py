@@ -321,7 +321,9 @@ def definitions(source: str, modules: dict[str, str] | None = None) -> str:
     modules = {} if modules is None else modules
     kept: list[ast.stmt] = []
     for node in tree.body:
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+        function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or (
+            isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda))
+        if not function and any(
                 True for _ in _scan(ast.Module(body=[node], type_ignores=[]), modules)):
             continue  # even a library call can be told to do what no definition needs
         if isinstance(node, (ast.Import, ast.ImportFrom)):
