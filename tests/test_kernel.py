@@ -134,3 +134,22 @@ def test_the_course_start_up_lines_run_once_and_warnings_stay_quiet(kernel: Kern
     # nbgrader_config.py silences warnings in grading kernels (IPKernelApp.exec_lines)
     _, outputs = run(kernel, "import warnings\nwarnings.warn('harmless')\nprint('ok')")
     assert outputs == [{"output_type": "stream", "name": "stdout", "text": "ok\n"}]
+
+
+def test_figures_are_inline_even_when_a_parent_chose_another_backend() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # as a grader process that draws its own report would
+    import matplotlib.pyplot  # noqa: F401
+
+    become_subreaper()
+    made = KernelFactory(kernel_arguments(Course(REPO).config()))
+    workdir = tempfile.mkdtemp(prefix="grader-test-")
+    started = Kernel(made, Limits(), workdir, {**kernel_env(), "HOME": workdir}, None)
+    try:
+        _, outputs = run(started, "import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()")
+        assert any("image/png" in o.get("data", {}) for o in outputs), outputs
+    finally:
+        started.close()
+        made.close()
+        become_subreaper(False)

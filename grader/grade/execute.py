@@ -420,12 +420,20 @@ class NotebookRun:
                            f"{self._kernel.limits.disk_mb} MB of disk")
 
     def _mark_unrun(self, reason: str) -> None:
-        for index, cell in enumerate(self.nb.cells):
-            if cell.cell_type != "code" or index in self.verdicts:
-                continue
-            if cell.get("execution_count") is None and not cell.get("outputs"):
-                cell.outputs = [nbformat.v4.new_output(
-                    "error", ename=KERNEL_DIED, evalue=reason,
-                    traceback=[f"{KERNEL_DIED}: {reason}"])]
-                if index in self.hidden:
-                    self.verdicts[index] = Verdict(False, KERNEL_DIED, reason)
+        for index in mark_unexecuted(self.nb, reason):
+            if index in self.hidden and index not in self.verdicts:
+                self.verdicts[index] = Verdict(False, KERNEL_DIED, reason)
+
+
+def mark_unexecuted(nb: NotebookNode, reason: str) -> list[int]:
+    """Give every graded code cell that did not run an error output; return their indices."""
+    marked = []
+    for index, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
+            continue
+        if cell.get("execution_count") is None and not cell.get("outputs"):
+            cell.outputs = [nbformat.v4.new_output(
+                "error", ename=KERNEL_DIED, evalue=reason, traceback=[f"{KERNEL_DIED}: {reason}"])]
+            marked.append(index)
+    return marked

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from grader.grade import channel
-from grader.grade.template import THREAD_VARIABLES
+from grader.grade.template import INLINE_FIGURES, THREAD_VARIABLES
 
 if TYPE_CHECKING:
     from grader.grade.sandbox import Plan
@@ -72,7 +72,7 @@ def kernel_env() -> dict[str, str]:
         env[name] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     # Figures are sent as images, as in Jupyter, whatever backend the grader itself uses.
-    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    env["MPLBACKEND"] = INLINE_FIGURES
     return env
 
 

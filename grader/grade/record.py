@@ -175,6 +175,16 @@ def _fast_commits(connection: object, record: object) -> None:
     cursor.close()
 
 
+def _fast_server_commits(connection: object, record: object) -> None:
+    # PostgreSQL's asynchronous commit: the server writes its log a moment later (never out of
+    # order, never half a transaction); only a crash of the server itself could lose the last
+    # notebooks' grades, and the next run grades them again. This session only.
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("SET synchronous_commit TO off")
+    cursor.close()
+    connection.commit()  # type: ignore[attr-defined]
+
+
 class Recorder:
     """Writes the results of one assignment's grading run; use it as a context manager.
 
@@ -200,13 +210,13 @@ class Recorder:
         wait = patience if patience is not None else config.Grading.get("db_patience", 300)
         self.patience = float(wait)
         self.gradebook = open_gradebook(course.db_url)
-        if not self.server:
-            # Readers (formgrader, reports) go on while this one writer writes. In WAL mode a
-            # commit need not wait for the disk: a crash of this process loses nothing
-            # committed, only a crash of the machine could lose the last notebooks (graded
-            # again next run).
-            event.listen(self.gradebook.engine, "connect", _fast_commits)
-            self.gradebook.engine.dispose()  # connections made before the listener get it too
+        # Readers (formgrader, reports) go on while this one writer writes, and a commit need
+        # not wait for the disk: a crash of this process loses nothing committed, only a
+        # crash of the machine (or of the database server) could lose the last notebooks,
+        # graded again next run (see grader.grade.fingerprint).
+        event.listen(self.gradebook.engine, "connect",
+                     _fast_server_commits if self.server else _fast_commits)
+        self.gradebook.engine.dispose()  # connections made before the listener get it too
         GRADED_TABLE.create(self.gradebook.engine, checkfirst=True)
         for index in INDEXES:
             index.create(self.gradebook.engine, checkfirst=True)

@@ -21,7 +21,7 @@ from nbformat import NotebookNode
 
 from grader.course import Course
 from grader.grade.discover import Submission, find_submissions, unpack_zip
-from grader.grade.execute import Budget
+from grader.grade.execute import Budget, mark_unexecuted
 from grader.grade.fingerprint import assignment_version, submission_fingerprint
 from grader.grade.kernel import Limits
 from grader.grade.record import (
@@ -36,7 +36,6 @@ from grader.grade.sanitize import DamagedNotebook, read_notebook, released_check
 from grader.grade.scheduler import Scheduler
 from grader.grade.snapshot import copy_assignment
 from grader.grade.template import notebook_imports
-from grader.grade.worker import mark_unexecuted
 
 
 def default_workers() -> int:

@@ -24,7 +24,6 @@ from traitlets.config import Config
 
 from grader.grade import template
 from grader.grade.kernel import Limits
-from grader.grade.worker import worker_main
 
 
 @dataclass
@@ -65,6 +64,17 @@ def overran(deadline: float) -> dict[str, Any]:
     """The answer for a job whose worker was killed at its ``deadline`` (seconds)."""
     return {"notebook": None,
             "reason": f"grading did not finish within {deadline:.0f} s; the kernel was stopped"}
+
+
+def _work(*args: Any) -> None:
+    """A worker process's body (:func:`grader.grade.worker.worker_main`).
+
+    Named here and imported there: the template has imported the worker's module already, and
+    the process that schedules (the grading process, a Dask worker) need not.
+    """
+    from grader.grade.worker import worker_main
+
+    worker_main(*args)
 
 
 def _children(pid: int | None) -> list[int]:
@@ -120,7 +130,7 @@ class Scheduler:
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=worker_main,
+            target=_work,
             args=(child, self.config, self.limits, self.sandbox),
             daemon=True,
         )

@@ -30,6 +30,7 @@ PRELOAD = ["grader.grade.template", "grader.grade.worker", "grader.grade.shell",
            "IPython.core.history", "IPython.core.inputtransformer2", "IPython.core.logger",
            "pdb", "pydoc", "numpy", "numpy.random"]
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+INLINE_FIGURES = "module://matplotlib_inline.backend_inline"
 
 
 def start(preload: Sequence[str] = ()) -> multiprocessing.context.BaseContext:
@@ -40,6 +41,8 @@ def start(preload: Sequence[str] = ()) -> multiprocessing.context.BaseContext:
     # The template imports NumPy: its thread pools must be sized before that happens.
     for name in THREAD_VARIABLES:
         os.environ[name] = "1"
+    # Kernels show figures inline: matplotlib reads this when the template imports it.
+    os.environ["MPLBACKEND"] = INLINE_FIGURES
     # debugpy, imported by the template, otherwise warns on stderr about frozen modules
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     context = multiprocessing.get_context("forkserver")

@@ -31,7 +31,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import IgnorePattern, LimitOutput
 from traitlets.config import Config
 
-from grader.grade.execute import KERNEL_DIED, Budget, NotebookRun
+from grader.grade.execute import Budget, NotebookRun
 from grader.grade.kernel import Kernel, Limits, kernel_env
 from grader.grade.sandbox import plan_for
 from grader.grade.sanitize import DamagedNotebook, parse_notebook, sanitize
@@ -45,24 +45,6 @@ from grader.grade.zygote import KernelFactory, become_subreaper
 nbformat.validate(nbformat.v4.new_notebook())
 sqlalchemy.orm.configure_mappers()
 assert sqlalchemy.dialects.sqlite
-
-
-def mark_unexecuted(nb: NotebookNode, reason: str) -> int:
-    """Give every graded code cell that did not run an error output; return how many."""
-    marked = 0
-    for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type != "code" or not meta.get("grade") or meta.get("solution"):
-            continue
-        if cell.get("execution_count") is None and not cell.get("outputs"):
-            cell.outputs = [
-                nbformat.v4.new_output(
-                    "error", ename=KERNEL_DIED, evalue=reason,
-                    traceback=[f"{KERNEL_DIED}: {reason}"],
-                )
-            ]
-            marked += 1
-    return marked
 
 
 def finish(nb: NotebookNode, config: Config) -> NotebookNode:

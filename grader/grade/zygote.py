@@ -102,6 +102,11 @@ def _factory(sock: socket.socket, arguments: list[str]) -> None:  # pragma: no c
 
         config, lines = shell_config(arguments)
         shell = GradingShell.instance(config=config)
+        if "matplotlib" in sys.modules:
+            # Imported by a parent, which may have chosen another backend: figures are shown
+            # inline, as `%matplotlib inline` would make them (and as a kernel does by itself
+            # when it imports matplotlib first).
+            shell.enable_matplotlib("inline")
         for line in lines:
             shell.run_cell(line, store_history=False, silent=True)
         # Kernels share these pages copy-on-write; a collection walking them would copy them.
