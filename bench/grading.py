@@ -16,6 +16,7 @@ measured on, a minute of full load slows the next minute's work by up to 20%, wh
 otherwise penalise whichever tool runs second.
 
     .venv/bin/python bench/grading.py [--submissions 24] [--workers N] [--cooldown 30]
+                                      [--compare ../before-checkout]
 """
 
 from __future__ import annotations
@@ -100,6 +101,22 @@ def timed(command: list[str], cwd: Path, cooldown: float) -> tuple[float, float]
     return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
+def timed_checkout(checkout: Path, root: Path, assignment: str,
+                   notebooks: dict[str, nbformat.NotebookNode], cooldown: float) -> float:
+    """Wall seconds of another checkout's ``grader grade`` on ``notebooks``, in a course made
+    from that checkout's own files by its own code (its hidden tests may differ: scores are
+    not compared)."""
+    python = checkout / ".venv" / "bin" / "python"
+    subprocess.run([str(python), "-c", "import sys; from pathlib import Path; "
+                    "from grader.course import Course; from grader.release import release_copy;"
+                    " release_copy(Course(Path(sys.argv[1])), [sys.argv[2]], Path(sys.argv[3]))",
+                    str(checkout), assignment, str(root)], check=True, capture_output=True)
+    place(Course(root), assignment, notebooks)
+    seconds, _ = timed([str(checkout / ".venv" / "bin" / "grader"), "grade", assignment], root,
+                       cooldown)
+    return seconds
+
+
 STEPS = ("idle", "sanitize", "boot", "cells", "tests", "replay", "finish", "record")
 
 
@@ -141,8 +158,11 @@ def main() -> None:
     parser.add_argument("--cooldown", type=float, default=30.0,
                         help="seconds of rest before each timed run (default: 30)")
     parser.add_argument("--assignment", action="append", default=None)
+    parser.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
+                        help="also time another checkout's grader grade (its own course files "
+                             "and hidden tests, with its .venv) on the same class")
     args = parser.parse_args()
-    rows, details = [], []
+    rows, details, before = [], [], []
     for assignment in args.assignment or ["cross_entropy", "svm_hinge"]:
         with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
             stock, ours = same_class(Path(tmp), assignment, args.submissions, ("stock", "ours"))
@@ -153,6 +173,11 @@ def main() -> None:
                                       assignment, *workers], ours.root, args.cooldown)
             same = totals(stock, assignment) == totals(ours, assignment)
             rows.append((assignment, args.submissions, t_stock, t_ours, same))
+            if args.compare is not None:
+                t_before = timed_checkout(args.compare, Path(tmp) / "before", assignment,
+                                          submissions(ours, assignment, args.submissions),
+                                          args.cooldown)
+                before.append((assignment, args.submissions, t_before, t_ours))
             details.append((assignment, breakdown(ours, assignment),
                             cpu_main / args.submissions, floor(assignment)))
             print(f"{assignment}: stock {t_stock:.1f} s, grader {t_ours:.1f} s, "
@@ -163,6 +188,13 @@ def main() -> None:
                      sum(r[3] for r in rows), all(r[4] for r in rows)))
     print_table(rows, "stock", "grader")
     print()
+    if before:
+        print(f"the same class with {args.compare}:")
+        print(f"{'assignment':<15}{'n':>5}{'before s':>10}{'now s':>10}{'now/before':>12}")
+        for assignment, n, t_before, t_ours in before:
+            print(f"{assignment:<15}{n:>5}{t_before:>10.1f}{t_ours:>10.1f}"
+                  f"{t_ours / t_before:>11.2f}x")
+        print()
     print("seconds per notebook in its worker (wall), then core-seconds per notebook")
     print(f"{'assignment':<15}" + "".join(f"{k:>9}" for k in STEPS)
           + f"{'worker':>9}{'kernel':>9}{'clean':>9}{'grader':>9}{'total':>9}{'floor':>9}")
