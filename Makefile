@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make all    set up, release every assignment, grade the bundled example class, print the
 #               grade table, write feedback and the HTML report
-#   make test   set up, install the system programs the tests need (Chromium; see
+#   make test   set up, install the system programs the tests need (Chromium, PostgreSQL; see
 #               tools/system-deps) and run the test suite (real notebooks, real kernels)
 PYTHON ?= python3
 VENV   ?= .venv
