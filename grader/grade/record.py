@@ -39,16 +39,14 @@ from sqlalchemy import (
     String,
     Table,
     event,
-    insert,
     select,
-    update,
 )
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from traitlets.config import Config
 
 from grader.course import Course, CourseError
 from grader.grade.discover import Submission
-from grader.grade.rows import AssignmentRows
+from grader.grade.rows import AssignmentRows, Change, apply
 from grader.gradebook import is_server, shown
 
 RECORD_FILE = ".grading.json"
@@ -220,6 +218,9 @@ class Recorder:
         GRADED_TABLE.create(self.gradebook.engine, checkfirst=True)
         for index in INDEXES:
             index.create(self.gradebook.engine, checkfirst=True)
+        # fingerprints of complete submissions, written with the next transaction (a commit
+        # less per submission); a crash before it only means grading those again
+        self._marks: list[dict] = []
         self.rows = self._write(lambda gb: AssignmentRows(gb.db, assignment))
         # while a submission is graded: its timestamp, then its totals after each notebook
         self._timestamps: dict[str, datetime | None] = {}
@@ -231,10 +232,26 @@ class Recorder:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.gradebook.close()
+        try:
+            if self._marks:
+                if exc_info[0] is None:
+                    self._write(lambda gb: None)
+                else:  # one try: the run is already failing
+                    apply(self.gradebook.db, [self._mark_change()])
+                    self.gradebook.db.commit()
+        except DBAPIError:
+            pass
+        finally:
+            self.gradebook.close()
 
-    def _write(self, unit: Callable[[Gradebook], T]) -> T:
-        """Run ``unit`` on the run's gradebook in one transaction, committed after it.
+    def _mark_change(self) -> Change:
+        return Change(GRADED_TABLE, list(self._marks), key=("assignment", "student"),
+                      existing="update")
+
+    def _write(self, unit: Callable[[Gradebook], T], carries_marks: bool = False) -> T:
+        """Run ``unit`` on the run's gradebook in one transaction, committed after it, with
+        the marks of submissions completed since the last one (``carries_marks``: the unit
+        writes them itself).
 
         A unit is all or nothing: on any error it is rolled back. When the database cannot be
         reached (a server restarting, a SQLite file locked by another writer), the unit is
@@ -246,8 +263,11 @@ class Recorder:
         waited, pause = 0.0, 0.5
         while True:
             try:
+                if self._marks and not carries_marks:
+                    apply(self.gradebook.db, [self._mark_change()])
                 result = unit(self.gradebook)
                 self.gradebook.db.commit()
+                self._marks.clear()
                 return result
             except (OperationalError, InterfaceError) as error:
                 _rollback(self.gradebook)
@@ -308,15 +328,18 @@ class Recorder:
         the same notebook twice writes the same rows.
         """
         student = submission.student
+        marks = [self._mark_change()] if self._marks else []
         self._totals[student] = self._write(lambda gb: self.rows.record(
-            gb.db, student, self._timestamps[student], notebook, nb, held))
+            gb.db, student, self._timestamps[student], notebook, nb, held, also=marks),
+            carries_marks=True)
         if nb is not None and self.late_penalties:
             AssignLatePenalties(config=self.config)(nb, self.resources(submission, notebook))
 
     def close(self, submission: Submission, outcome: Outcome,
               executed: dict[str, str]) -> Outcome:
         """Total the scores, replace ``autograded/<student>/<assignment>/`` in one move, then
-        record the submission's fingerprint: only then is it complete (see :meth:`reusable`).
+        record the submission's fingerprint (with the next transaction): only then is it
+        complete (see :meth:`reusable`).
 
         ``executed`` holds each notebook's JSON text, as a worker wrote it.
         """
@@ -344,8 +367,9 @@ class Recorder:
             shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(previous, ignore_errors=True)
         if outcome.fingerprint:
-            self._write(lambda gb: _mark_graded(gb, self.assignment, submission.student,
-                                                outcome.fingerprint))
+            self._marks.append({"assignment": self.assignment, "student": submission.student,
+                                "fingerprint": outcome.fingerprint,
+                                "graded_at": datetime.now(UTC).replace(tzinfo=None)})
         return outcome
 
     def graded(self) -> dict[str, str]:
@@ -375,14 +399,6 @@ class Recorder:
             return None
         previous.unchanged = True
         return previous
-
-
-def _mark_graded(gb: Gradebook, assignment: str, student: str, fingerprint: str) -> None:
-    where = (GRADED_TABLE.c.assignment == assignment) & (GRADED_TABLE.c.student == student)
-    values = {"fingerprint": fingerprint, "graded_at": datetime.now(UTC).replace(tzinfo=None)}
-    if gb.db.execute(update(GRADED_TABLE).where(where).values(**values)).rowcount == 0:
-        gb.db.execute(insert(GRADED_TABLE).values(assignment=assignment, student=student,
-                                                  **values))
 
 
 def _rollback(gb: Gradebook) -> None:

@@ -3,14 +3,15 @@
 nbgrader's ORM creates a submission object by object (``Gradebook.add_submission``), saves a
 score per cell (``SaveAutoGrades``) and totals a submission with correlated subqueries
 (``SubmittedAssignment.score``): about 40 ms a notebook on PostgreSQL, which made the single
-writer of a large run its bottleneck. These statements write the same rows with the same
-values — ids, defaults, nbgrader's scoring rule — a notebook in a handful of statements, and
-work on any database SQLAlchemy speaks.
+writer of a large run its bottleneck. Here a notebook costs one query, to read what the
+gradebook holds of its submission, and one statement that writes every row (on PostgreSQL;
+one per table elsewhere). The rows and values are nbgrader's — ids, defaults, its scoring
+rule — and the totals are computed from the rows read and written, by ``Grade.score``'s rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,11 +27,24 @@ from nbgrader.api import (
     SubmittedNotebook,
     new_uuid,
 )
-from sqlalchemy import Float, Table, bindparam, exists, insert, literal, null, select, text, update
+from sqlalchemy import (
+    Float,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    insert,
+    literal,
+    null,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 GRADE, COMMENT = Grade.__table__, Comment.__table__
 SUBMITTED, SUBMITTED_NB = SubmittedAssignment.__table__, SubmittedNotebook.__table__
+STUDENT = Student.__table__
 
 
 @dataclass
@@ -41,6 +55,22 @@ class NotebookCells:
     grades: dict[str, str] = field(default_factory=dict)  # cell id -> grade id (name)
     comments: dict[str, str] = field(default_factory=dict)  # cell id -> name
     max_scores: dict[str, float] = field(default_factory=dict)  # cell id -> points
+
+
+@dataclass
+class Change:
+    """Rows to insert into one table, or (``update``) to set by their ``id``.
+
+    An insert that meets a row with the same ``key`` (a unique key's columns) leaves it alone
+    if ``existing`` is "keep", sets its other columns if "update" (an upsert), and fails
+    otherwise.
+    """
+
+    table: Table
+    rows: list[dict[str, Any]]
+    update: bool = False
+    key: tuple[str, ...] = ("id",)
+    existing: str = ""
 
 
 class AssignmentRows:
@@ -68,16 +98,25 @@ class AssignmentRows:
             for cell in [*notebook.solution_cells, *notebook.task_cells]:
                 cells.comments[cell.id] = cell.name
             self.notebooks[notebook.name] = cells
-        self.max_score = sum(sum(n.max_scores.values()) for n in self.notebooks.values())
+        # students with a submission: a new one is created without looking first (this
+        # process is the assignment's only writer while it grades)
+        self.submitted = set(db.scalars(select(SUBMITTED.c.student_id)
+                                        .where(SUBMITTED.c.assignment_id == self.id)))
+        self._found = {name: self._query(cells) for name, cells in self.notebooks.items()}
+        self.max_scores = {cell: points for n in self.notebooks.values()
+                           for cell, points in n.max_scores.items()}
+        self.max_score = sum(self.max_scores.values())
 
     def record(self, db: Session, student: str, timestamp: datetime | None, notebook: str,
-               nb: NotebookNode | None, held: Collection[str] = ()) -> tuple[float, float, float]:
+               nb: NotebookNode | None, held: Collection[str] = (),
+               also: Sequence[Change] = ()) -> tuple[float, float, float]:
         """Write one notebook's automatic scores and comments, as ``SaveAutoGrades`` does,
         creating the student and the submission first if new, as nbgrader's
         ``update_or_create_student`` and ``update_or_create_submission`` do.
 
         ``nb`` None scores every automatic item 0. An item in ``held`` gets no automatic score:
-        it waits for a person (pending), whatever its cell's outputs say.
+        it waits for a person (pending), whatever its cell's outputs say. ``also`` are changes
+        of the caller's made in the same statement.
 
         Returns
         -------
@@ -85,60 +124,75 @@ class AssignmentRows:
             The submission's score, maximum and points awaiting a person, afterwards.
         """
         cells = self.notebooks[notebook]
-        # The submission first (a unique index), then its notebook's rows (by index): a plan
-        # that stays one index lookup each however large the class grows.
-        submission = (select(SUBMITTED.c.id).where((SUBMITTED.c.assignment_id == self.id)
-                                                   & (SUBMITTED.c.student_id == student))
-                      .scalar_subquery())
-        mine = ((SUBMITTED_NB.c.assignment_id == submission)
-                & (SUBMITTED_NB.c.notebook_id == cells.id))
-        # grades and comments in one query: (kind, submission, row, cell, manual score)
-        found = db.execute(
-            select(literal("grade"), SUBMITTED_NB.c.assignment_id, GRADE.c.id,
-                   GRADE.c.cell_id, GRADE.c.manual_score)
-            .join(SUBMITTED_NB, GRADE.c.notebook_id == SUBMITTED_NB.c.id).where(mine)
-            .union_all(
-                select(literal("comment"), SUBMITTED_NB.c.assignment_id, COMMENT.c.id,
-                       COMMENT.c.cell_id, null())
-                .join(SUBMITTED_NB, COMMENT.c.notebook_id == SUBMITTED_NB.c.id).where(mine))
-        ).all()
-        grades = {name: {"id": None, "manual": None} for name in cells.grades.values()}
-        comments = {name: {"id": None} for name in cells.comments.values()}
-        for kind, _, row, cell, manual in found:
-            if kind == "grade" and cell in cells.grades:
-                grades[cells.grades[cell]] = {"id": row, "manual": manual}
-            elif kind == "comment" and cell in cells.comments:
+        found = (db.execute(self._found[notebook], {"student": student}).all()
+                 if student in self.submitted else [])
+        grades = {name: {"id": None, "auto": None, "manual": None, "extra": None}
+                  for name in cells.grades.values()}
+        comments: dict[str, dict[str, Any]] = {name: {"id": None}
+                                               for name in cells.comments.values()}
+        others = []  # (cell, auto, manual, extra) of the submission's other notebooks
+        for kind, _, of, row, cell, auto, manual, extra in found:
+            if kind == "comment" and cell in cells.comments:
                 comments[cells.comments[cell]] = {"id": row}
-        if nb is None:
-            for grade in grades.values():
-                grade.update(auto=0.0, needs=False)
-        else:
-            for cell in nb.cells:
-                _score_cell(cell, grades, comments, held)
+            elif kind == "grade" and of == cells.id and cell in cells.grades:
+                grades[cells.grades[cell]] = {"id": row, "auto": auto, "manual": manual,
+                                              "extra": extra}
+            elif kind == "grade":
+                others.append((cell, auto, manual, extra))
+        scored = _scores(nb, grades, comments, held)
         if found:
-            submission = found[0][1]
-            if timestamp is not None:
-                db.execute(update(SUBMITTED).where(SUBMITTED.c.id == submission)
-                           .values(timestamp=timestamp))
-            update_many(db, GRADE, [{"id": g["id"], "auto_score": g["auto"],
-                                     "needs_manual_grade": g["needs"]}
-                                    for g in grades.values() if "needs" in g])
-            update_many(db, COMMENT, [{"id": c["id"], "auto_comment": c["comment"]}
-                                      for c in comments.values() if "comment" in c])
+            changes = self._updates(found[0][1], timestamp, grades, comments, scored)
         else:  # new: created with this notebook's values in place
-            submission = self._create(db, student, timestamp, notebook, grades, comments)
-        return self.totals(db, submission)
+            changes, others = self._creation(student, timestamp, notebook, grades, comments)
+            self.submitted.add(student)  # kept if the transaction fails: then it looks first
+        apply(db, [*also, *changes])
+        mine_now = [(cell, grades[name]["auto"], grades[name]["manual"], grades[name]["extra"])
+                    for cell, name in cells.grades.items()]
+        return self._totals([*others, *mine_now])
 
-    def _create(self, db: Session, student: str, timestamp: datetime | None, notebook: str,
-                grades: dict[str, dict], comments: dict[str, dict]) -> str:
-        students = Student.__table__
-        db.execute(insert(students).from_select(
-            ["id"], select(literal(student, students.c.id.type))
-            .where(~exists().where(students.c.id == student))))
+    def _query(self, cells: NotebookCells) -> Select:
+        """Every grade of a student's submission (its totals need them all) and the comments
+        of ``cells``' notebook, in one query: rows of (kind, submission, notebook, row, cell,
+        auto, manual, extra). Built once; the student is its parameter."""
+        # a lookup by the submission's unique index, then by the writer's indexes: a plan
+        # that stays a few index scans however large the class grows
+        submission = (select(SUBMITTED.c.id)
+                      .where((SUBMITTED.c.assignment_id == self.id)
+                             & (SUBMITTED.c.student_id == bindparam("student")))
+                      .scalar_subquery())
+        return (select(literal("grade"), SUBMITTED_NB.c.assignment_id,
+                       SUBMITTED_NB.c.notebook_id, GRADE.c.id, GRADE.c.cell_id,
+                       GRADE.c.auto_score, GRADE.c.manual_score, GRADE.c.extra_credit)
+                .join(SUBMITTED_NB, GRADE.c.notebook_id == SUBMITTED_NB.c.id)
+                .where(SUBMITTED_NB.c.assignment_id == submission)
+                .union_all(
+                    select(literal("comment"), SUBMITTED_NB.c.assignment_id,
+                           SUBMITTED_NB.c.notebook_id, COMMENT.c.id, COMMENT.c.cell_id, null(),
+                           null(), null())
+                    .join(SUBMITTED_NB, COMMENT.c.notebook_id == SUBMITTED_NB.c.id)
+                    .where((SUBMITTED_NB.c.assignment_id == submission)
+                           & (SUBMITTED_NB.c.notebook_id == cells.id))))
+
+    def _updates(self, submission: str, timestamp: datetime | None,
+                 grades: dict[str, dict], comments: dict[str, dict],
+                 scored: set[str]) -> list[Change]:
+        changes = [Change(GRADE, [{"id": grades[n]["id"], "auto_score": grades[n]["auto"],
+                                   "needs_manual_grade": grades[n]["needs"]}
+                                  for n in scored if grades[n]["id"] is not None], update=True),
+                   Change(COMMENT, [{"id": c["id"], "auto_comment": c["comment"]}
+                                    for c in comments.values()
+                                    if "comment" in c and c["id"] is not None], update=True)]
+        if timestamp is not None:
+            changes.insert(0, Change(SUBMITTED, [{"id": submission, "timestamp": timestamp}],
+                                     update=True))
+        return changes
+
+    def _creation(self, student: str, timestamp: datetime | None, notebook: str,
+                  grades: dict[str, dict], comments: dict[str, dict],
+                  ) -> tuple[list[Change], list[tuple]]:
+        """The rows of a new submission, and the grades of its other notebooks (unscored)."""
         submission = new_uuid()
-        db.execute(insert(SUBMITTED).values(id=submission, assignment_id=self.id,
-                                            student_id=student, timestamp=timestamp))
-        notebooks, grade_rows, comment_rows = [], [], []
+        notebooks, grade_rows, comment_rows, others = [], [], [], []
         for name, cells in self.notebooks.items():
             row = new_uuid()
             notebooks.append({"id": row, "assignment_id": submission, "notebook_id": cells.id,
@@ -149,66 +203,127 @@ class AssignmentRows:
                 grade_rows.append({"id": new_uuid(), "notebook_id": row, "cell_id": cell,
                                    "auto_score": values.get("auto"),
                                    "needs_manual_grade": values.get("needs", True)})
+                if not scored:
+                    others.append((cell, None, None, None))
             for cell, comment_id in cells.comments.items():
                 values = comments[comment_id] if scored else {}
                 comment_rows.append({"id": new_uuid(), "notebook_id": row, "cell_id": cell,
                                      "auto_comment": values.get("comment")})
-        for table, rows in ((SUBMITTED_NB, notebooks), (GRADE, grade_rows),
-                            (COMMENT, comment_rows)):
-            insert_many(db, table, rows)
-        return submission
+        changes = [Change(STUDENT, [{"id": student}], existing="keep"),
+                   Change(SUBMITTED, [{"id": submission, "assignment_id": self.id,
+                                       "student_id": student, "timestamp": timestamp}]),
+                   Change(SUBMITTED_NB, notebooks), Change(GRADE, grade_rows),
+                   Change(COMMENT, comment_rows)]
+        return changes, others
 
-    def totals(self, db: Session, submission: str) -> tuple[float, float, float]:
+    def _totals(self, grades: list[tuple]) -> tuple[float, float, float]:
         """Score, maximum and points awaiting a person, by nbgrader's rules (``Grade.score``:
         the manual score if any, else the automatic one, plus extra credit; else 0)."""
-        max_scores = {cell: points for n in self.notebooks.values()
-                      for cell, points in n.max_scores.items()}
         score = pending = 0.0
-        for cell, auto, manual, extra in db.execute(
-                select(GRADE.c.cell_id, GRADE.c.auto_score, GRADE.c.manual_score,
-                       GRADE.c.extra_credit)
-                .join(SUBMITTED_NB, GRADE.c.notebook_id == SUBMITTED_NB.c.id)
-                .where(SUBMITTED_NB.c.assignment_id == submission)).all():
+        for cell, auto, manual, extra in grades:
             if manual is not None or auto is not None:
                 score += (manual if manual is not None else auto) + (extra or 0.0)
             else:  # a written answer nobody has graded yet
-                pending += max_scores.get(cell, 0.0)
+                pending += self.max_scores.get(cell, 0.0)
         return score, self.max_score, pending
 
 
-def insert_many(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Insert ``rows`` (dicts with the same keys) into ``table`` in one statement.
+def _scores(nb: NotebookNode | None, grades: dict[str, dict], comments: dict[str, dict],
+            held: Collection[str]) -> set[str]:
+    """Score ``nb`` into the row dicts; the names of the grades it set."""
+    if nb is None:
+        for grade in grades.values():
+            grade.update(auto=0.0, needs=False)
+        return set(grades)
+    scored = set()
+    for cell in nb.cells:
+        name = _score_cell(cell, grades, comments, held)
+        if name is not None:
+            scored.add(name)
+    return scored
 
-    On PostgreSQL the values travel as one array per column (``unnest``): a row-by-row
-    ``executemany`` costs a round trip's worth of work per row.
+
+def _score_cell(cell: NotebookNode, grades: dict[str, dict], comments: dict[str, dict],
+                held: Collection[str]) -> str | None:
+    """What ``SaveAutoGrades.preprocess_cell`` does for one cell, into row dicts; the name of
+    the grade it set, if any."""
+    meta = cell.metadata.get("nbgrader", {})
+    name = meta.get("grade_id")
+    if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:
+        unchanged = meta.get("checksum") == utils.compute_checksum(cell)
+        comments[name]["comment"] = "No response." if unchanged and not utils.is_task(cell) \
+            else None
+    if utils.is_grade(cell) and name in grades:
+        grade = grades[name]
+        grade["auto"] = None if name in held else utils.determine_grade(cell)[0]
+        # a manual score, or no automatic one, means a person has to look (as nbgrader does)
+        grade["needs"] = grade["manual"] is not None or grade["auto"] is None
+        return name
+    return None
+
+
+def apply(db: Session, changes: Sequence[Change]) -> None:
+    """Make ``changes``, in order.
+
+    On PostgreSQL they are one statement (one round trip): each change a data-modifying
+    ``WITH`` clause whose values travel as one array per column (``unnest``). Elsewhere, one
+    ``executemany`` per change.
     """
-    if not rows:
+    changes = [change for change in changes if change.rows]
+    if not changes:
         return
     if db.get_bind().dialect.name != "postgresql":
-        db.execute(insert(table), rows)
+        for change in changes:
+            _apply_one(db, change)
         return
-    names = list(rows[0])
-    columns = ", ".join(names)
-    arrays = ", ".join(_array(db, table, name) for name in names)
-    db.execute(text(f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays})"),
-               _columns(table, rows, names))
+    clauses, params = [], {}
+    for k, change in enumerate(changes):
+        names = list(change.rows[0])
+        prefix = f"c{k}_"
+        arrays = ", ".join(_array(db, change.table, name, prefix) for name in names)
+        table = change.table.name
+        if change.update:
+            columns = [name for name in names if name != "id"]
+            assign = ", ".join(f"{name} = v.{name}" for name in columns)
+            clause = (f"UPDATE {table} SET {assign} FROM unnest({arrays}) "
+                      f"AS v({', '.join(names)}) WHERE {table}.id = v.id")
+        else:
+            clause = f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({arrays})"
+            if change.existing == "keep":
+                clause += " ON CONFLICT DO NOTHING"
+            elif change.existing == "update":
+                assign = ", ".join(f"{name} = EXCLUDED.{name}"
+                                   for name in names if name not in change.key)
+                clause += f" ON CONFLICT ({', '.join(change.key)}) DO UPDATE SET {assign}"
+        clauses.append(clause)
+        params.update({prefix + name: values
+                       for name, values in _columns(change.table, change.rows, names).items()})
+    *first, last = clauses
+    statement = "".join(f"{'WITH' if k == 0 else ','} c{k} AS ({clause}) "
+                        for k, clause in enumerate(first)) + last
+    db.execute(text(statement), params)
 
 
-def update_many(db: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Set the columns of ``rows`` (dicts with ``id`` and the same keys) in ``table``."""
-    if not rows:
-        return
-    names = [name for name in rows[0] if name != "id"]
-    if db.get_bind().dialect.name != "postgresql":
+def _apply_one(db: Session, change: Change) -> None:
+    table, rows = change.table, change.rows
+    if change.update:
+        names = [name for name in rows[0] if name != "id"]
         db.execute(update(table).where(table.c.id == bindparam("_id"))
                    .values({name: bindparam(name) for name in names}),
                    [{**row, "_id": row["id"]} for row in rows])
         return
-    arrays = ", ".join(_array(db, table, name) for name in ["id", *names])
-    assign = ", ".join(f"{name} = v.{name}" for name in names)
-    db.execute(text(f"UPDATE {table.name} SET {assign} FROM unnest({arrays}) "
-                    f"AS v(id, {', '.join(names)}) WHERE {table.name}.id = v.id"),
-               _columns(table, rows, ["id", *names]))
+    if change.existing:  # row by row: meant for a row or two (a student, a mark)
+        for row in rows:
+            where = and_(*(table.c[name] == row[name] for name in change.key))
+            if change.existing == "update":
+                values = {name: value for name, value in row.items() if name not in change.key}
+                if db.execute(update(table).where(where).values(values)).rowcount:
+                    continue
+            elif db.execute(select(literal(1)).where(where)).first() is not None:
+                continue
+            db.execute(insert(table).values(row))
+        return
+    db.execute(insert(table), rows)
 
 
 def _columns(table: Table, rows: list[dict[str, Any]], names: list[str]) -> dict[str, list]:
@@ -223,22 +338,6 @@ def _columns(table: Table, rows: list[dict[str, Any]], names: list[str]) -> dict
     return lists
 
 
-def _array(db: Session, table: Table, name: str) -> str:
+def _array(db: Session, table: Table, name: str, prefix: str) -> str:
     kind = table.c[name].type.compile(dialect=db.get_bind().dialect)
-    return f"CAST(:{name} AS {kind}[])"
-
-
-def _score_cell(cell: NotebookNode, grades: dict[str, dict], comments: dict[str, dict],
-                held: Collection[str]) -> None:
-    """What ``SaveAutoGrades.preprocess_cell`` does for one cell, into row dicts."""
-    meta = cell.metadata.get("nbgrader", {})
-    name = meta.get("grade_id")
-    if utils.is_grade(cell) and name in grades:
-        grade = grades[name]
-        grade["auto"] = None if name in held else utils.determine_grade(cell)[0]
-        # a manual score, or no automatic one, means a person has to look (as nbgrader does)
-        grade["needs"] = grade["manual"] is not None or grade["auto"] is None
-    if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:
-        unchanged = meta.get("checksum") == utils.compute_checksum(cell)
-        comments[name]["comment"] = "No response." if unchanged and not utils.is_task(cell) \
-            else None
+    return f"CAST(:{prefix}{name} AS {kind}[])"
