@@ -4,12 +4,13 @@ Every result of a grading run, local or on a cluster, is recorded by one process
 gradebook's single writer, ``grader.grade.record.Recorder``). This measures how many notebooks
 per second it records when results arrive faster than it can write them: no kernel runs; each
 "result" is the instructor's solution notebook with passing outputs, as a worker would send
-back. Per submission it does what a run does: read the worker's answer, create the student and
-submission rows and score the notebook in one transaction, write ``autograded/`` and mark it
-complete. The PostgreSQL server is a real one started here (tests/pgserver.py; Debian's
-postgresql) with its default durability: every commit is flushed to disk.
+back. Per submission it does what a run does: receive the worker's answer (the notebook's
+text and its scores), create the student and submission rows with the scores in one
+transaction, write ``autograded/`` and mark it complete. The PostgreSQL server is a real one
+started here (tests/pgserver.py; Debian's postgresql) with its default durability (fsync on;
+the writer's own session commits asynchronously, as in a grading run).
 
-    .venv/bin/python bench/writer.py [--submissions 300]
+    .venv/bin/python bench/writer.py [--submissions 1000]
 
 Dividing the writer's notebooks/s by the notebooks/s one worker grades gives how many workers
 one writer feeds (see the README).
@@ -18,6 +19,7 @@ one writer feeds (see the README).
 from __future__ import annotations
 
 import argparse
+import pickle
 import shutil
 import sys
 import tempfile
@@ -35,6 +37,7 @@ from pgserver import PostgresServer  # noqa: E402
 from grader.course import Course  # noqa: E402
 from grader.grade.discover import Submission  # noqa: E402
 from grader.grade.record import Recorder  # noqa: E402
+from grader.grade.rows import scores  # noqa: E402
 from grader.release import release  # noqa: E402
 
 A = "cross_entropy"
@@ -61,7 +64,9 @@ def executed_notebook() -> nbformat.NotebookNode:
 def record(course: Course, count: int) -> tuple[float, float]:
     """Seconds to record ``count`` submissions, and the score of the last (as a check)."""
     nb = executed_notebook()
-    answer = nbformat.writes(nb)  # what a worker sends back
+    # what a worker sends back, as it reaches the grading process: the notebook's text and its
+    # scores (grader.grade.worker), pickled
+    sent = pickle.dumps({"notebook": nbformat.writes(nb), "scores": scores(nb)})
     submissions = []
     for i in range(count):
         folder = course.root / "submitted" / f"s{i:05d}" / A
@@ -73,15 +78,15 @@ def record(course: Course, count: int) -> tuple[float, float]:
         start = time.perf_counter()
         for submission in submissions:
             outcome = recorder.open(submission, fingerprint="0" * 64)
-            result = nbformat.reader.reads(answer)  # as the grading process reads it
-            recorder.save(submission, A, result)
-            outcome = recorder.close(submission, outcome, {A: answer})
+            result = pickle.loads(sent)
+            recorder.save(submission, A, result["scores"])
+            outcome = recorder.close(submission, outcome, {A: result["notebook"]})
         return time.perf_counter() - start, outcome.score
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--submissions", type=int, default=300)
+    parser.add_argument("--submissions", type=int, default=1000)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="grader-bench-writer-") as tmp, \

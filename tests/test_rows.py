@@ -1,5 +1,6 @@
-"""The writer's rows are nbgrader's: what ``grader.grade.rows`` writes for a notebook equals
-what nbgrader's own ``SaveAutoGrades`` writes for it, on SQLite and on PostgreSQL.
+"""The writer's rows are nbgrader's: what ``grader.grade.rows`` writes for a notebook (from the
+scores a worker computes of it) equals what nbgrader's own ``SaveAutoGrades`` writes for it,
+on SQLite and on PostgreSQL.
 
 Each case records the same executed notebook twice into one gradebook: as one student through
 the writer, as another through nbgrader, and compares every grade and comment row and the
@@ -19,7 +20,7 @@ from nbgrader.api import Gradebook
 from nbgrader.preprocessors import SaveAutoGrades
 
 from grader.course import Course
-from grader.grade.rows import AssignmentRows
+from grader.grade.rows import AssignmentRows, scores
 
 A = "cross_entropy"
 ERROR = nbformat.v4.new_output("error", ename="AssertionError", evalue="wrong", traceback=[])
@@ -69,7 +70,7 @@ def by_nbgrader(course: Course, gb: Gradebook, student: str, nb: NotebookNode) -
 
 
 def by_writer(gb: Gradebook, student: str, nb: NotebookNode) -> tuple[float, float, float]:
-    totals = AssignmentRows(gb.db, A).record(gb.db, student, None, A, copy.deepcopy(nb))
+    totals = AssignmentRows(gb.db, A).record(gb.db, student, None, A, scores(nb))
     gb.db.commit()
     return totals
 

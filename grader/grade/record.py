@@ -46,7 +46,7 @@ from traitlets.config import Config
 
 from grader.course import Course, CourseError
 from grader.grade.discover import Submission
-from grader.grade.rows import AssignmentRows, Change, apply
+from grader.grade.rows import AssignmentRows, Change, Scores, apply
 from grader.gradebook import is_server, shown
 
 RECORD_FILE = ".grading.json"
@@ -315,25 +315,28 @@ class Recorder:
         self._timestamps[submission.student] = timestamp  # written with its first notebook
         return Outcome(submission.student, self.assignment, fingerprint=fingerprint)
 
-    def save(self, submission: Submission, notebook: str, nb: NotebookNode | None,
+    def save(self, submission: Submission, notebook: str, scored: Scores | None,
              held: Collection[str] = ()) -> None:
-        """Score one executed notebook; ``None`` scores every autograded cell 0.
+        """Record one executed notebook's scores (:func:`grader.grade.rows.scores`, computed
+        by the worker that ran it); ``None`` scores every autograded cell 0.
 
         Items named in ``held`` are left pending, for a person to grade.
 
         The scores are nbgrader's own (``utils.determine_grade``) and are written the way its
         ``SaveAutoGrades`` writes them, but in one transaction per notebook rather than one
-        query and commit per cell, in a few statements (:mod:`grader.grade.rows`): this
+        query and commit per cell, in a statement or two (:mod:`grader.grade.rows`): this
         process is the only writer, and that made it the bottleneck of a parallel run. Saving
         the same notebook twice writes the same rows.
         """
         student = submission.student
         marks = [self._mark_change()] if self._marks else []
         self._totals[student] = self._write(lambda gb: self.rows.record(
-            gb.db, student, self._timestamps[student], notebook, nb, held, also=marks),
+            gb.db, student, self._timestamps[student], notebook, scored, held, also=marks),
             carries_marks=True)
-        if nb is not None and self.late_penalties:
-            AssignLatePenalties(config=self.config)(nb, self.resources(submission, notebook))
+        if scored is not None and self.late_penalties:
+            # nbgrader's step reads the gradebook, not the notebook's cells
+            AssignLatePenalties(config=self.config)(nbformat.v4.new_notebook(),
+                                                    self.resources(submission, notebook))
 
     def close(self, submission: Submission, outcome: Outcome,
               executed: dict[str, str]) -> Outcome:

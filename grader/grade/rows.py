@@ -46,6 +46,9 @@ GRADE, COMMENT = Grade.__table__, Comment.__table__
 SUBMITTED, SUBMITTED_NB = SubmittedAssignment.__table__, SubmittedNotebook.__table__
 STUDENT = Student.__table__
 
+# scores(nb): {"grades": {grade id: points or None}, "comments": {cell name: text or None}}
+Scores = dict[str, dict[str, Any]]
+
 
 @dataclass
 class NotebookCells:
@@ -108,13 +111,14 @@ class AssignmentRows:
         self.max_score = sum(self.max_scores.values())
 
     def record(self, db: Session, student: str, timestamp: datetime | None, notebook: str,
-               nb: NotebookNode | None, held: Collection[str] = (),
+               scored: Scores | None, held: Collection[str] = (),
                also: Sequence[Change] = ()) -> tuple[float, float, float]:
         """Write one notebook's automatic scores and comments, as ``SaveAutoGrades`` does,
         creating the student and the submission first if new, as nbgrader's
         ``update_or_create_student`` and ``update_or_create_submission`` do.
 
-        ``nb`` None scores every automatic item 0. An item in ``held`` gets no automatic score:
+        ``scored`` is :func:`scores` of the executed notebook; None scores every automatic
+        item 0. An item in ``held`` gets no automatic score:
         it waits for a person (pending), whatever its cell's outputs say. ``also`` are changes
         of the caller's made in the same statement.
 
@@ -139,9 +143,9 @@ class AssignmentRows:
                                               "extra": extra}
             elif kind == "grade":
                 others.append((cell, auto, manual, extra))
-        scored = _scores(nb, grades, comments, held)
+        written = _fill(scored, grades, comments, held)
         if found:
-            changes = self._updates(found[0][1], timestamp, grades, comments, scored)
+            changes = self._updates(found[0][1], timestamp, grades, comments, written)
         else:  # new: created with this notebook's values in place
             changes, others = self._creation(student, timestamp, notebook, grades, comments)
             self.submitted.add(student)  # kept if the transaction fails: then it looks first
@@ -228,38 +232,49 @@ class AssignmentRows:
         return score, self.max_score, pending
 
 
-def _scores(nb: NotebookNode | None, grades: dict[str, dict], comments: dict[str, dict],
-            held: Collection[str]) -> set[str]:
-    """Score ``nb`` into the row dicts; the names of the grades it set."""
-    if nb is None:
+def scores(nb: NotebookNode) -> Scores:
+    """What nbgrader's ``SaveAutoGrades`` takes from an executed notebook, by cell name:
+    each grade cell's automatic score (``utils.determine_grade``; None: a person decides)
+    and each answer's automatic comment ("No response." for an answer left as released).
+
+    Plain data, so that the worker that ran the notebook computes it and the single writer
+    needs not read the notebook again.
+    """
+    grades: dict[str, float | None] = {}
+    comments: dict[str, str | None] = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        name = meta.get("grade_id")
+        if name is None:
+            continue
+        if utils.is_solution(cell) or utils.is_task(cell):
+            unchanged = meta.get("checksum") == utils.compute_checksum(cell)
+            comments[name] = "No response." if unchanged and not utils.is_task(cell) else None
+        if utils.is_grade(cell):
+            grades[name] = utils.determine_grade(cell)[0]
+    return {"grades": grades, "comments": comments}
+
+
+def _fill(scored: Scores | None, grades: dict[str, dict], comments: dict[str, dict],
+          held: Collection[str]) -> set[str]:
+    """Put ``scored`` into this notebook's row dicts; the names of the grades it set."""
+    if scored is None:
         for grade in grades.values():
             grade.update(auto=0.0, needs=False)
         return set(grades)
-    scored = set()
-    for cell in nb.cells:
-        name = _score_cell(cell, grades, comments, held)
-        if name is not None:
-            scored.add(name)
-    return scored
-
-
-def _score_cell(cell: NotebookNode, grades: dict[str, dict], comments: dict[str, dict],
-                held: Collection[str]) -> str | None:
-    """What ``SaveAutoGrades.preprocess_cell`` does for one cell, into row dicts; the name of
-    the grade it set, if any."""
-    meta = cell.metadata.get("nbgrader", {})
-    name = meta.get("grade_id")
-    if (utils.is_solution(cell) or utils.is_task(cell)) and name in comments:
-        unchanged = meta.get("checksum") == utils.compute_checksum(cell)
-        comments[name]["comment"] = "No response." if unchanged and not utils.is_task(cell) \
-            else None
-    if utils.is_grade(cell) and name in grades:
-        grade = grades[name]
-        grade["auto"] = None if name in held else utils.determine_grade(cell)[0]
-        # a manual score, or no automatic one, means a person has to look (as nbgrader does)
-        grade["needs"] = grade["manual"] is not None or grade["auto"] is None
-        return name
-    return None
+    for name, comment in scored["comments"].items():
+        if name in comments:
+            comments[name]["comment"] = comment
+    written = set()
+    for name, auto in scored["grades"].items():
+        if name in grades:
+            grade = grades[name]
+            grade["auto"] = None if name in held else auto
+            # a manual score, or no automatic one, means a person has to look (as nbgrader
+            # does)
+            grade["needs"] = grade["manual"] is not None or grade["auto"] is None
+            written.add(name)
+    return written
 
 
 def apply(db: Session, changes: Sequence[Change]) -> None:

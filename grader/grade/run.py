@@ -32,6 +32,7 @@ from grader.grade.record import (
     notebook_names,
     unreadable_stand_in,
 )
+from grader.grade.rows import scores
 from grader.grade.sanitize import DamagedNotebook, read_notebook, released_checksums, sanitize
 from grader.grade.scheduler import Scheduler
 from grader.grade.snapshot import copy_assignment
@@ -268,23 +269,23 @@ def grade_assignment(
             state.outcome.sandbox = result["sandbox"]
         state.outcome.suspicious.extend(f"{name}.ipynb: {why}"
                                         for why in result.get("suspicious", []))
-        nb, text = None, result.get("notebook")
+        scored, text = None, result.get("notebook")
         if result.get("damaged"):
             state.outcome.degrade(FAILED, f"{result['damaged']} (scored 0)")
             stand_in = unreadable_stand_in(course, assignment, name, result["damaged"])
             text = nbformat.writes(stand_in) if stand_in is not None else None
-        elif text is not None:
-            # written by the worker with nbformat, which validated it: not validated again
-            nb = nbformat.reader.reads(text)
+        elif text is not None:  # scored by the worker, from the notebook it sends
+            scored = result["scores"]
         else:  # the worker died or overran: grade what can be graded without running it
             nb = _unexecuted(state, name, recorder, config, result["reason"])
+            scored = scores(nb) if nb is not None else None
             text = nbformat.writes(nb) if nb is not None else None
         if result.get("reason"):
             state.outcome.degrade(PARTIAL, f"{name}.ipynb: {result['reason']}")
         held = result.get("held", {})
         state.outcome.held.update({f"{name}:{item}": why for item, why in held.items()})
         began = time.perf_counter()
-        recorder.save(state.submission, name, nb, held)
+        recorder.save(state.submission, name, scored, held)
         state.outcome.timing.setdefault(name, {})["record"] = round(
             time.perf_counter() - began, 4)
         if text is not None:

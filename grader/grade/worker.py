@@ -33,6 +33,7 @@ from traitlets.config import Config
 
 from grader.grade.execute import Budget, NotebookRun
 from grader.grade.kernel import Kernel, Limits, kernel_env
+from grader.grade.rows import scores
 from grader.grade.sandbox import plan_for
 from grader.grade.sanitize import DamagedNotebook, parse_notebook, sanitize
 from grader.grade.snapshot import CellCatalog
@@ -226,7 +227,8 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
         executed = time.perf_counter()
         held = {nb.cells[i].metadata["nbgrader"]["grade_id"]: v.evalue
                 for i, v in run.verdicts.items() if v.held}
-        text = nbformat.writes(finish(nb, config))
+        nb = finish(nb, config)
+        text, scored = nbformat.writes(nb), scores(nb)  # the writer records both as they are
         # Wall seconds of each step (they add up to the worker's time on the notebook), and
         # the CPU seconds of the worker and of every kernel the notebook used.
         timing: dict[str, Any] = {
@@ -242,7 +244,7 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
         sandbox = run.kernels[0].sandbox_status if run.kernels else "not isolated: not started"
         return {"notebook": text, "reason": reason, "messages": prepared.messages,
                 "events": run.events, "timing": timing, "sandbox": sandbox,
-                "suspicious": flags, "held": held}
+                "suspicious": flags, "held": held, "scores": scored}
     finally:
         for kernel in given:  # not needed (a damaged notebook): it must not wait forever
             kernel.close()
