@@ -136,3 +136,28 @@ def test_a_notebook_that_could_not_run_scores_zero(course: Course) -> None:
         assert score == graded["score"] == 0
         assert all(auto == 0 and not needs
                    for auto, _, _, needs in graded["grades"].values())
+
+
+def test_nbgrader_late_penalties_are_applied(tmp_path) -> None:
+    """With a course's ``LateSubmissionPlugin`` set, a late submission gets nbgrader's penalty
+    (here "zero": the whole score), an early one none."""
+    from conftest import source_notebook, submit
+
+    from grader.grade.run import Settings, grade_assignment
+
+    course = make_course(tmp_path / "course", (A,))
+    with (course.root / "nbgrader_config.py").open("a") as config:
+        config.write('\nc.LateSubmissionPlugin.penalty_method = "zero"\n')
+    with Gradebook(course.db_url) as gb:
+        gb.update_or_create_assignment(A, duedate="2030-01-01 10:00:00 UTC")
+    for student, stamp in (("early", "2030-01-01 09:00:00 UTC"),
+                           ("late", "2030-01-02 10:00:00 UTC")):
+        path = submit(course, student, A, source_notebook(A))
+        (path.parent / "timestamp.txt").write_text(stamp)
+    outcomes = grade_assignment(course, A, settings=Settings(workers=2))
+    assert [o.status for o in outcomes] == ["graded", "graded"]
+    with Gradebook(course.db_url) as gb:
+        early = gb.find_submission_notebook(A, A, "early")
+        late = gb.find_submission_notebook(A, A, "late")
+        assert early.late_submission_penalty is None and early.score > 0
+        assert late.score > 0 and late.late_submission_penalty == late.score
