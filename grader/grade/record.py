@@ -45,8 +45,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from traitlets.config import Config
 
 from grader.course import Course, CourseError
+from grader.grade.changes import Change, apply
 from grader.grade.discover import Submission
-from grader.grade.rows import AssignmentRows, Change, Scores, apply
+from grader.grade.rows import AssignmentRows, Scores
 from grader.gradebook import is_server, shown
 
 RECORD_FILE = ".grading.json"
