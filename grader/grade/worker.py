@@ -4,7 +4,8 @@ A worker process is started ahead of need. First thing, while it is still single
 and before it imports the hidden tests, it forks its kernel factory (:mod:`grader.grade.zygote`)
 and asks it for a kernel, so that the kernel boots while the worker waits for a job. For each
 job it reads and sanitizes the notebook, executes it (:mod:`grader.grade.execute`: the hidden
-tests are judged here, not in the kernel), sends back the executed notebook as JSON, and asks
+tests are judged here, not in the kernel), sends back the executed notebook as JSON with its
+scores (nbgrader's, :func:`grader.grade.rows.scores`), and asks
 for the next job's kernel before it answers. No kernel outlives its notebook.
 """
 
