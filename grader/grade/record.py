@@ -234,13 +234,11 @@ class Recorder:
 
     def __exit__(self, *exc_info: object) -> None:
         try:
-            if self._marks:
-                if exc_info[0] is None:
-                    self._write(lambda gb: None)
-                else:  # one try: the run is already failing
-                    apply(self.gradebook.db, [self._mark_change()])
-                    self.gradebook.db.commit()
-        except DBAPIError:
+            if self._marks:  # the last completed submissions' marks
+                if exc_info[0] is not None:
+                    self.patience = 0.0  # one try: the run is already failing
+                self._write(lambda gb: None)
+        except DBAPIError:  # unmarked, they are graded again next run
             pass
         finally:
             self.gradebook.close()
@@ -249,10 +247,9 @@ class Recorder:
         return Change(GRADED_TABLE, list(self._marks), key=("assignment", "student"),
                       existing="update")
 
-    def _write(self, unit: Callable[[Gradebook], T], carries_marks: bool = False) -> T:
+    def _write(self, unit: Callable[[Gradebook], T]) -> T:
         """Run ``unit`` on the run's gradebook in one transaction, committed after it, with
-        the marks of submissions completed since the last one (``carries_marks``: the unit
-        writes them itself).
+        the marks of submissions completed since the last one.
 
         A unit is all or nothing: on any error it is rolled back. When the database cannot be
         reached (a server restarting, a SQLite file locked by another writer), the unit is
@@ -264,7 +261,7 @@ class Recorder:
         waited, pause = 0.0, 0.5
         while True:
             try:
-                if self._marks and not carries_marks:
+                if self._marks:
                     apply(self.gradebook.db, [self._mark_change()])
                 result = unit(self.gradebook)
                 self.gradebook.db.commit()
@@ -330,10 +327,8 @@ class Recorder:
         the same notebook twice writes the same rows.
         """
         student = submission.student
-        marks = [self._mark_change()] if self._marks else []
         self._totals[student] = self._write(lambda gb: self.rows.record(
-            gb.db, student, self._timestamps[student], notebook, scored, held, also=marks),
-            carries_marks=True)
+            gb.db, student, self._timestamps[student], notebook, scored, held))
         if scored is not None and self.late_penalties:
             # nbgrader's step reads the gradebook, not the notebook's cells
             AssignLatePenalties(config=self.config)(nbformat.v4.new_notebook(),

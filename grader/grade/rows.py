@@ -12,7 +12,7 @@ its scoring rule — and the totals are computed from the rows read and written,
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -86,16 +86,14 @@ class AssignmentRows:
         self.max_score = sum(self.max_scores.values())
 
     def record(self, db: Session, student: str, timestamp: datetime | None, notebook: str,
-               scored: Scores | None, held: Collection[str] = (),
-               also: Sequence[Change] = ()) -> tuple[float, float, float]:
+               scored: Scores | None, held: Collection[str] = ()) -> tuple[float, float, float]:
         """Write one notebook's automatic scores and comments, as ``SaveAutoGrades`` does,
         creating the student and the submission first if new, as nbgrader's
         ``update_or_create_student`` and ``update_or_create_submission`` do.
 
         ``scored`` is :func:`scores` of the executed notebook; None scores every automatic
         item 0. An item in ``held`` gets no automatic score:
-        it waits for a person (pending), whatever its cell's outputs say. ``also`` are changes
-        of the caller's made in the same statement.
+        it waits for a person (pending), whatever its cell's outputs say.
 
         Returns
         -------
@@ -124,7 +122,7 @@ class AssignmentRows:
         else:  # new: created with this notebook's values in place
             changes, others = self._creation(student, timestamp, notebook, grades, comments)
             self.submitted.add(student)  # kept if the transaction fails: then it looks first
-        apply(db, [*also, *changes])
+        apply(db, changes)
         mine_now = [(cell, grades[name]["auto"], grades[name]["manual"], grades[name]["extra"])
                     for cell, name in cells.grades.items()]
         return self._totals([*others, *mine_now])
