@@ -107,6 +107,13 @@ def test_a_kernel_that_garbles_its_channel_is_not_trusted(kernel: Kernel) -> Non
                     "    except OSError:\n        pass")
 
 
+def test_an_answer_the_student_code_writes_itself_is_not_taken(kernel: Kernel) -> None:
+    run(kernel, "def f():\n    get_ipython().send({'op': 'done', 'events': 3, "
+                "'tampered': False})\n    return 1.0")
+    with pytest.raises(KernelLost, match="an answer to no request"):
+        kernel.request({"op": "trace", "name": "f", "args": []})
+
+
 def test_a_dead_kernel_is_noticed_with_how_it_ended(kernel: Kernel) -> None:
     with pytest.raises(KernelLost, match="SIGSEGV"):
         run(kernel, "import ctypes\nctypes.string_at(0)")

@@ -15,6 +15,7 @@ noticed within the deadline.
 from __future__ import annotations
 
 import os
+import secrets
 import select
 import signal
 import time
@@ -229,6 +230,9 @@ class Kernel:
         self._order = InOrder(DISCARD)
         self._closed = False
         self._streams = {self._out: "stdout", self._err: "stderr"}
+        # Each request carries a number the kernel's answer must repeat: code of the
+        # student's that writes a frame of its own to the channel answers nothing.
+        self._nonce: str | None = None
 
     # ---- life -----------------------------------------------------------------------------
     def ready(self, timeout: float = 60.0) -> None:
@@ -317,8 +321,10 @@ class Kernel:
         """
         self.ready()
         deadline = time.monotonic() + timeout
+        self._nonce = secrets.token_hex(16)
         try:
-            channel.write_frame(self._to_kernel, header, buffers or [], deadline=deadline)
+            channel.write_frame(self._to_kernel, {**header, "nonce": self._nonce},
+                                buffers or [], deadline=deadline)
         except TimeoutError:
             raise Timeout() from None
         except channel.ChannelClosed:
@@ -360,6 +366,10 @@ class Kernel:
                     continue
                 if op in ("output", "clear", "too large"):
                     continue
+                if self._nonce is not None and header.get("nonce") != self._nonce:
+                    self.kill()
+                    self._reap(wait=5.0)
+                    raise KernelLost("the kernel broke its channel: an answer to no request")
                 self._drain(sink)  # what it printed before it answered
                 return header, buffers
             if self._closed or self.exit is not None:

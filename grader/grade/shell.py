@@ -177,18 +177,18 @@ def serve(shell: GradingShell, to_kernel: int) -> None:
             return
         except KeyboardInterrupt:  # a late interrupt between requests
             continue
-        op = request.get("op")
+        op, nonce = request.get("op"), request.get("nonce")
         if op == "stop":
             return
         if op == "cell":
             reply = _run_cell(shell, str(request.get("code", "")))
             shell.flush_streams()
-            shell.send(reply)
+            shell.send({**reply, "nonce": nonce})
             continue
         if op == "define":  # the clean process: each cell's definitions, quietly, in order
             for code in request.get("cells", []):
                 shell.run_cell(str(code), store_history=False, silent=True)
-            shell.send({"op": "done"})
+            shell.send({"op": "done", "nonce": nonce})
             continue
         out: list[bytes] = []
         try:
@@ -198,7 +198,7 @@ def serve(shell: GradingShell, to_kernel: int) -> None:
         except Exception as error:  # a name that is gone, an argument that cannot be read
             reply, out = {"error": [type(error).__name__, _text(error)[:2000]]}, []
         shell.flush_streams()
-        shell.send(reply, out)
+        shell.send({**reply, "nonce": nonce}, out)
 
 
 def _run_cell(shell: GradingShell, code: str) -> dict[str, Any]:
