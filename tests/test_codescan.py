@@ -97,7 +97,7 @@ for i in range(3):
 import os
 status = os.system("true")
 '''
-    kept = definitions(cell)
+    kept = definitions(cell).code
     assert "def f(x, scale=2.0)" in kept and "EPS = np.finfo(float).eps" in kept
     assert "helper = lambda" in kept and "SIZES = (1, 2, 3)" in kept
     assert "from math import log" in kept and "import os" in kept

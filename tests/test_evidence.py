@@ -63,6 +63,40 @@ get_ipython().events.register("pre_execute", lambda: time.sleep(0))
 IN_BODY = LOOPING.replace('    """Right values, but a Python loop over the samples."""\n',
                           "    import sys\n    sys.settrace(None)\n")
 
+# The looping function answers the grader's requests itself where it is measured (where the
+# notebook's other variables are missing), with a frame of its own on the channel to the
+# worker: the count of steps a loop-free function would take.
+FORGED = LOOPING.replace('    """Right values, but a Python loop over the samples."""\n',
+                         "    try:\n"
+                         "        W_check\n"
+                         "    except NameError:\n"
+                         '        get_ipython().send({"op": "done", "events": 3,\n'
+                         '                            "tampered": False, "changed": {}})\n')
+
+# A loop-free stub defined, then the looping function bound to its name by code the clean
+# process does not run.
+REBOUND = LOOPING.replace("def svm_loss_vectorized", "def _looping") + '''
+def svm_loss_vectorized(W, X, y, reg):
+    return 0.0, np.zeros_like(W)
+
+if True:
+    svm_loss_vectorized = _looping
+'''
+
+# Code of the notebook's, run where the clean process defines the functions: a library call
+# given one of the notebook's functions calls it (here, to blind the step counter).
+AT_DEFINITION = LOOPING + '''
+import sys
+
+def _blind(*shape):
+    kept = [None]
+    sys.settrace = lambda f: kept.__setitem__(0, f)
+    sys.gettrace = lambda: kept[0]
+    return 0
+
+_ = np.fromfunction(_blind, (1,))
+'''
+
 HONEST_SVM = {
     "einsum": '''def svm_loss_vectorized(W, X, y, reg):
     # the grader compares this with np.allclose; see source/ -- signals and sockets unused
@@ -77,6 +111,19 @@ HONEST_SVM = {
     dW = np.einsum("nd,nc->dc", X, mask) / N + 2 * reg * W
     print("grader, socket, signal.SIGINT, source/ are only words here")
     return loss, np.asfortranarray(dW)
+''',
+    # a constant computed from a name only the notebook's other code defines, above the
+    # function: it fails where the function is measured, and the function is still there
+    "after_a_failing_constant": '''CHECKED_SHAPE = W_check.shape
+
+def svm_loss_vectorized(W, X, y, reg):
+    N = X.shape[0]
+    S = X @ W
+    margins = np.maximum(0, S - S[np.arange(N), y][:, None] + 1)
+    margins[np.arange(N), y] = 0
+    mask = (margins > 0).astype(float)
+    mask[np.arange(N), y] = -mask.sum(axis=1)
+    return margins.sum() / N + reg * np.sum(W * W), X.T @ mask / N + 2 * reg * W
 ''',
     "masks": '''def svm_loss_vectorized(W, X, y, reg):
     """Masks instead of index arrays; the loss as a 0-d array."""
@@ -123,6 +170,9 @@ def graded(tmp_path_factory: pytest.TempPathFactory):
     submit(course, "looping", A, with_answer("svm_loss_vectorized", LOOPING))
     submit(course, "rewrap", A, with_answer("svm_loss_vectorized", LOOPING + REWRAP))
     submit(course, "in_body", A, with_answer("svm_loss_vectorized", IN_BODY))
+    for student, source in (("forged", FORGED), ("rebound", REBOUND),
+                            ("at_definition", AT_DEFINITION)):
+        submit(course, student, A, with_answer("svm_loss_vectorized", source))
     for style, source in HONEST_SVM.items():
         nb = with_answer("svm_loss_vectorized", source)
         cell(nb, "softmax_loss_vectorized").source = HONEST_SOFTMAX
@@ -165,3 +215,15 @@ def test_honest_vectorized_answers_keep_every_point_and_raise_no_flag(graded, st
     assert scores(course, style) == marks(course)
     assert outcomes[style].suspicious == []
     assert outcomes[style].held == {}
+
+
+@pytest.mark.parametrize("student", ["forged", "rebound", "at_definition"])
+def test_what_the_clean_process_does_not_run_buys_nothing(graded, student) -> None:
+    """Forged answers, a name bound again by code left out, code run at definition: the
+    looping function earns no point the plain loop does not."""
+    course, _ = graded
+    looping, got = scores(course, "looping"), scores(course, student)
+    for item in ("test_svm_vec_loop_free", "test_svm_vec_speed"):
+        assert not got[item], (item, got[item])  # 0, or held for a person: never awarded
+    for item, points in got.items():
+        assert (points or 0.0) <= (looping[item] or 0.0), (item, points, looping[item])

@@ -58,33 +58,44 @@ class CleanProcess:
         self.timeout = timeout
         self.kernels: list[Kernel] = []
         self._modules: dict[str, str] = {}
+        self._functions: set[str] = set()  # the functions kept so far
         self._cells: list[str] = []  # each executed cell's definitions, in order
         self._fed = 0
         # each function defined so far: the names its body uses, and why it is not trusted
         self._uses: dict[str, set[str]] = {}
         self._doubts: dict[str, str] = {}
+        self._sticky: dict[str, str] = {}  # doubts no new definition lifts
         self._bridge: Bridge | None = None
 
     def add(self, source: str, label: str) -> None:
         """Take the definitions of a cell the notebook has just run."""
         modules = dict(self._modules)
-        code = definitions(source, self._modules)
-        if not code:
-            return
-        self._cells.append(code)
-        tree = parse(source)
-        kept = set(_functions(parse(code)))
-        for name, node in _functions(tree).items():
-            if name not in kept:
-                continue
+        found = definitions(source, self._modules, self._functions)
+        if found.code:
+            self._cells.append(found.code)
+        cell_findings = findings(source, {**modules, **self._modules})
+        defined = _functions(parse(source))
+        for name, node in defined.items():
             self._uses[name] = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
             self._doubts.pop(name, None)  # a new definition replaces the old one
-            for finding in findings(source, {**modules, **self._modules}):
+            for finding in cell_findings:
                 if finding.kind in TAMPERING and \
                         node.lineno <= finding.line <= (node.end_lineno or 0):
                     self._doubts[name] = (f"{label}, line {finding.line}: "
                                           f"{finding.reason} ({finding.code!r})")
                     break
+        # Code the clean process does not run (a decorated definition included) may bind a
+        # function's name after its definition: the clean process would measure another one.
+        for name, line in found.rebound.items():
+            targets = list(self._uses) if name == "*" else [name] if name in self._uses else []
+            for target in targets:
+                if target in defined and defined[target].lineno > line:
+                    continue  # defined again below, and kept: that definition counts
+                self._doubts[target] = (f"{label}, line {line}: code the notebook runs binds "
+                                        f"{target} again after its definition")
+        for name, line in found.declared_global.items():  # any later call may rebind these
+            self._sticky[name] = (f"{label}, line {line}: a function of the notebook "
+                                  f"declares {name} global")
 
     def _doubt(self, name: str) -> str | None:
         """Why ``name``, or a function it calls, cannot be measured reliably (None: it can)."""
@@ -94,8 +105,8 @@ class CleanProcess:
             if current in seen or current not in self._uses:
                 continue
             seen.add(current)
-            if current in self._doubts:
-                return self._doubts[current]
+            if current in self._doubts or current in self._sticky:
+                return self._doubts.get(current) or self._sticky[current]
             pending.extend(self._uses[current])
         return None
 
@@ -114,6 +125,7 @@ class CleanProcess:
                 self._bridge.kernel.request({"op": "define", "cells": pending},
                                             timeout=self.timeout)
             except (Timeout, KernelLost):
+                self._bridge.kernel.kill()  # a definition that hangs must not go on running
                 self._bridge.lost = True
                 return self.bridge()
         return self._bridge

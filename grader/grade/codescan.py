@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
 
 #: Finding kinds that make a clean measurement untrustworthy (the others only flag).
@@ -285,58 +285,155 @@ def _call(node: ast.Call, modules: dict[str, str]) -> Iterator[tuple[str, ast.AS
 
 # ---- the code a clean process gets ---------------------------------------------------------
 
-def _pure(node: ast.AST | None, modules: dict[str, str]) -> bool:
-    """An expression that runs nothing of the student's: literals, names, library calls."""
-    if node is None or isinstance(node, (ast.Constant, ast.Name, ast.Lambda)):
+def _pure(node: ast.AST | None, modules: dict[str, str], functions: Set[str] = frozenset(),
+          argument: bool = False) -> bool:
+    """An expression that runs nothing of the student's: literals, names, library calls.
+
+    ``functions`` are the notebook's functions: given to a library call (an ``argument``), one
+    could be called by it, so it is not pure there; neither is a lambda anywhere in it.
+    """
+    def pure(child: ast.AST | None, inside: bool = argument) -> bool:
+        return _pure(child, modules, functions, inside)
+
+    if node is None or isinstance(node, ast.Constant):
         return True
+    if isinstance(node, ast.Name):
+        return not (argument and node.id in functions)
     if isinstance(node, ast.Attribute):
-        return _pure(node.value, modules)
+        return pure(node.value)
     if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-        return all(_pure(e, modules) for e in node.elts)
+        return all(pure(e) for e in node.elts)
     if isinstance(node, ast.Dict):
-        return all(_pure(e, modules) for e in (*node.keys, *node.values))
+        return all(pure(e) for e in (*node.keys, *node.values))
     if isinstance(node, ast.UnaryOp):
-        return _pure(node.operand, modules)
+        return pure(node.operand)
     if isinstance(node, ast.BinOp):
-        return _pure(node.left, modules) and _pure(node.right, modules)
+        return pure(node.left) and pure(node.right)
     if isinstance(node, ast.Call):
         chain = _chain(node.func)
         return (len(chain) > 1 and chain[0] in modules and "()" not in chain
-                and all(_pure(a, modules) for a in node.args)
-                and all(_pure(k.value, modules) for k in node.keywords))
+                and all(pure(a, True) for a in node.args)
+                and all(pure(k.value, True) for k in node.keywords))
     return False
 
 
-def definitions(source: str, modules: dict[str, str] | None = None) -> str:
+@dataclass
+class Definitions:
+    """What a clean process takes of a cell, and what the cell binds that it does not take."""
+
+    #: The kept statements, each on its own: one that fails (a constant computed from a name
+    #: the clean process lacks) does not stop the definitions after it.
+    code: str
+    #: Names the statements left out bind at the notebook's top level, by line ("*": any).
+    rebound: dict[str, int]
+    #: Names the cell's functions declare ``global``: any call may rebind them.
+    declared_global: dict[str, int]
+
+
+def definitions(source: str, modules: dict[str, str] | None = None,
+                functions: set[str] | None = None) -> Definitions:
     """The imports, function definitions and constants of a cell, and nothing else.
 
     Top-level statements that run anything of the student's (calls, loops, hooks, decorators,
-    default values that call something) are left out: what remains defines the functions
-    without running them. ``modules`` collects the module names imported so far in the notebook
-    (updated in place), so that ``np.float64(1e-12)`` in a later cell counts as a library call.
+    default values that call something, a library call given one of the notebook's functions)
+    are left out: what remains defines the functions without running them. ``modules``
+    collects the module names imported so far in the notebook, ``functions`` the functions
+    kept so far (both updated in place), so that ``np.float64(1e-12)`` in a later cell counts
+    as a library call and ``np.fromfunction(f, ...)`` does not.
     """
     tree = parse(source)
-    if tree is None:
-        return ""
     modules = {} if modules is None else modules
+    functions = set() if functions is None else functions
+    found = Definitions("", {}, {})
+    if tree is None:
+        return found
     kept: list[ast.stmt] = []
     for node in tree.body:
-        function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or (
-            isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda))
-        if not function and any(
-                True for _ in _scan(ast.Module(body=[node], type_ignores=[]), modules)):
-            continue  # even a library call can be told to do what no definition needs
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            if isinstance(node, ast.ImportFrom) and node.level:
-                continue
-            modules.update(_modules(ast.Module(body=[node], type_ignores=[])))
+        if _kept(node, modules, functions):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules.update(_modules(ast.Module(body=[node], type_ignores=[])))
+            elif not isinstance(node, (ast.Assign, ast.AnnAssign)) or \
+                    isinstance(node.value, ast.Lambda):
+                functions.update(_bound(node))
             kept.append(node)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if not node.decorator_list and all(
-                    _pure(d, modules) for d in (*node.args.defaults, *node.args.kw_defaults)):
-                kept.append(node)
-        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if all(isinstance(t, ast.Name) for t in targets) and _pure(node.value, modules):
-                kept.append(node)
-    return ast.unparse(ast.Module(body=kept, type_ignores=[])) if kept else ""
+        else:
+            for name in _bound(node):
+                found.rebound[name] = node.lineno
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            for name in node.names:
+                found.declared_global.setdefault(name, node.lineno)
+    # each on its own: a statement that fails leaves the others defined
+    found.code = "\n".join(
+        ast.unparse(node) if isinstance(node, ast.ImportFrom) and node.module == "__future__"
+        else ast.unparse(ast.Try(body=[node], handlers=[ast.ExceptHandler(
+            type=ast.Name("Exception"), name=None, body=[ast.Pass()])], orelse=[],
+            finalbody=[])) for node in kept)
+    return found
+
+
+def _kept(node: ast.stmt, modules: dict[str, str], functions: Set[str]) -> bool:
+    """Whether a top-level statement defines without running anything of the student's."""
+    function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) or (
+        isinstance(node, ast.Assign) and isinstance(node.value, ast.Lambda))
+    if not function and any(True for _ in _scan(ast.Module(body=[node], type_ignores=[]),
+                                                modules)):
+        return False  # even a library call can be told to do what no definition needs
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return not (isinstance(node, ast.ImportFrom) and node.level)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        defaults = (*node.args.defaults, *node.args.kw_defaults)
+        return not node.decorator_list and all(_pure(d, modules, functions) for d in defaults)
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        if not all(isinstance(t, ast.Name) for t in targets):
+            return False
+        if isinstance(node.value, ast.Lambda):
+            defaults = (*node.value.args.defaults, *node.value.args.kw_defaults)
+            return all(_pure(d, modules, functions) for d in defaults)
+        return _pure(node.value, modules, functions)
+    return False
+
+
+_NAMESPACES = {"globals", "vars", "locals"}
+
+
+def _bound(statement: ast.stmt) -> Iterator[str]:
+    """The names a top-level statement binds in the notebook's namespace ("*": it could bind
+    any, through ``globals()``, ``exec`` and the like)."""
+    pending: list[ast.AST] = [statement]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            yield node.name
+            pending.extend(node.decorator_list)
+            if not isinstance(node, ast.ClassDef):
+                pending.extend([*node.args.defaults, *node.args.kw_defaults])
+            continue  # a body binds its own names
+        if isinstance(node, (ast.Lambda, ast.GeneratorExp, ast.ListComp, ast.SetComp,
+                             ast.DictComp)):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            yield node.id
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                yield "*" if alias.name == "*" else (alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            chain = _chain(node.value)
+            if chain[-2:] in (["globals", "()"], ["vars", "()"], ["locals", "()"]) or \
+                    chain[-2:] == ["sys", "modules"] or (isinstance(node.value, ast.Attribute)
+                                                      and node.value.attr in ("__globals__",
+                                                                              "__dict__")):
+                key = node.slice
+                yield key.value if isinstance(key, ast.Constant) and \
+                    isinstance(key.value, str) else "*"
+        elif isinstance(node, ast.Call):
+            chain = _chain(node.func)
+            if chain[-1:] in (["exec"], ["eval"], ["__import__"]) or \
+                    (chain and chain[0] in _NAMESPACES and chain[-1] in ("update", "setdefault")):
+                yield "*"
+            elif chain[-1:] in (["setattr"], ["delattr"]) and len(node.args) >= 2:
+                key = node.args[1]
+                yield key.value if isinstance(key, ast.Constant) and \
+                    isinstance(key.value, str) else "*"
+        pending.extend(ast.iter_child_nodes(node))
