@@ -4,6 +4,7 @@ SIGKILL leaves a consistent gradebook that the next run completes, nothing lost 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner
-from conftest import released_notebook, source_notebook, submit, submit_class
+from conftest import cell, released_notebook, source_notebook, submit, submit_class
 from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 
@@ -77,6 +78,29 @@ def test_scores_without_their_fingerprint_are_regraded(course: Course) -> None:
     engine.dispose()
     again = grade_assignment(course, A, settings=Settings(workers=1))
     assert not again[0].unchanged and again[0].score == FULL
+
+
+def test_a_submission_whose_worker_died_is_graded_again(course: Course, tmp_path: Path) -> None:
+    """A lost worker says nothing about the submission: its partial grade is not kept as
+    complete, the next run grades it again."""
+    once = tmp_path / "worker-killed"
+    nb = copy.deepcopy(source_notebook(A))
+    cell(nb, "softmax").source += (  # the first time only, the kernel kills its worker
+        f"\nimport os, pathlib, signal\nif not pathlib.Path({str(once)!r}).exists():\n"
+        f"    pathlib.Path({str(once)!r}).touch()\n"
+        "    os.kill(os.getppid(), signal.SIGKILL)\n    os._exit(1)")
+    submit(course, "alice", A, nb)
+    settings = Settings(workers=1, sandbox=False)  # without isolation it can reach its worker
+    [first] = grade_assignment(course, A, settings=settings)
+    assert once.exists()
+    assert any("grading worker exited unexpectedly" in r for r in first.reasons), first.reasons
+    assert first.status == "partial" and first.score < FULL
+
+    [again] = grade_assignment(course, A, settings=settings)
+    assert not again.unchanged
+    assert again.status == "graded" and again.score == FULL, again.reasons
+    with Gradebook(course.db_url) as gb:
+        assert gb.find_submission(A, "alice").score == FULL
 
 
 def test_cli_says_what_it_skipped(course: Course) -> None:
