@@ -16,13 +16,22 @@ from pathlib import Path
 import nbformat
 import pytest
 from click.testing import CliRunner
-from conftest import cell, released_notebook, source_notebook, submit, submit_class
+from conftest import (
+    cell,
+    pg_course,
+    released_notebook,
+    source_notebook,
+    submit,
+    submit_class,
+)
 from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 
 from grader.cli import main
 from grader.course import Course
-from grader.grade.record import RECORD_FILE
+from grader.grade.discover import Submission, find_submissions
+from grader.grade.fingerprint import assignment_version, submission_fingerprint
+from grader.grade.record import RECORD_FILE, Outcome, Recorder
 from grader.grade.run import Settings, grade_assignment
 
 pytestmark = pytest.mark.notebook
@@ -103,6 +112,62 @@ def test_a_submission_whose_worker_died_is_graded_again(course: Course, tmp_path
         assert gb.find_submission(A, "alice").score == FULL
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either(request: pytest.FixtureRequest, tmp_path: Path) -> Course:
+    """A released course whose gradebook is SQLite's file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("course")
+    return pg_course(tmp_path / "pg", request.getfixturevalue("postgres"))
+
+
+def recorded_as_of_now(course: Course) -> tuple[Submission, str]:
+    """The one submission of ``course`` and its fingerprint, as a run computes it."""
+    [submission] = find_submissions(course.submitted, A)
+    return submission, submission_fingerprint(submission, assignment_version(course, A))
+
+
+def test_a_regrade_cut_short_after_its_scores_is_not_reused(either: Course) -> None:
+    """Killed after a re-grade's new scores are committed and before its folder is replaced:
+    the earlier grade's mark no longer vouches for them, so the next run grades it again."""
+    course = either
+    submit(course, "alice", A, source_notebook(A))
+    [first] = grade_assignment(course, A, settings=Settings(workers=1))
+    assert first.score == FULL
+
+    submission, fingerprint = recorded_as_of_now(course)
+    recorder = Recorder(course, A, course.config())  # a re-grade (--force) ...
+    recorder.open(submission, fingerprint)
+    recorder.save(submission, A, None)  # ... whose first notebook's scores are committed
+    recorder.gradebook.close()  # ... then the process is killed: never closed nor exited
+    with Gradebook(course.db_url) as gb:
+        assert gb.find_submission(A, "alice").score == 0.0
+    earlier = Outcome.read(course.autograded / "alice" / A / RECORD_FILE)
+    assert earlier is not None and earlier.score == FULL  # autograded/ still holds it
+
+    with Recorder(course, A, course.config()) as recorder:
+        assert recorder.reusable(submission, fingerprint, recorder.graded()) is None
+    [again] = grade_assignment(course, A, settings=Settings(workers=1))
+    assert not again.unchanged and again.score == FULL
+    with Gradebook(course.db_url) as gb:
+        assert gb.find_submission(A, "alice").score == FULL
+
+
+def test_one_recorder_may_record_a_student_twice(either: Course) -> None:
+    """Its pending marks then hold the same student twice: the last one is written."""
+    course = either
+    submit(course, "alice", A, released_notebook(course, A))
+    submission, fingerprint = recorded_as_of_now(course)
+    with Recorder(course, A, course.config()) as recorder:
+        for _ in range(2):
+            outcome = recorder.open(submission, fingerprint)
+            recorder.save(submission, A, None)
+            recorder.close(submission, outcome, {})
+    with Recorder(course, A, course.config()) as recorder:
+        graded = recorder.graded()
+        assert graded == {"alice": fingerprint}
+        assert recorder.reusable(submission, fingerprint, graded) is not None
+
+
 def test_cli_says_what_it_skipped(course: Course) -> None:
     submit(course, "alice", A, source_notebook(A))
     runner = CliRunner()
@@ -140,7 +205,8 @@ def test_sigkill_mid_run_then_rerun_completes_the_class(course: Course) -> None:
 
     engine = create_engine(course.db_url)
     with engine.connect() as connection:
-        complete = connection.execute(text("SELECT COUNT(*) FROM grader_graded")).scalar()
+        complete = connection.execute(text(  # a cleared mark (being re-graded) is empty
+            "SELECT COUNT(*) FROM grader_graded WHERE fingerprint <> ''")).scalar()
     engine.dispose()
     # the one whose files were moved in just before the kill may lack its completion row
     assert len(done_before) - 1 <= complete <= len(done_before)
