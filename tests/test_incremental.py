@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -166,6 +167,28 @@ def test_one_recorder_may_record_a_student_twice(either: Course) -> None:
         graded = recorder.graded()
         assert graded == {"alice": fingerprint}
         assert recorder.reusable(submission, fingerprint, graded) is not None
+
+
+def test_only_this_assignments_leftover_folders_are_removed(course: Course) -> None:
+    """A killed run's staging folders are removed by the next one, but only its assignment's:
+    ``cross_entropy``'s must not take those of an assignment named ``cross_entropy-b``."""
+    submit(course, "alice", A, released_notebook(course, A))
+    submission, fingerprint = recorded_as_of_now(course)
+    student = course.autograded / "alice"
+    own = [".cross_entropy-k3j9x_2a", ".cross_entropy-k3j9x_2a.old"]
+    others = [".cross_entropy-b-k3j9x_2a", ".cross_entropy-b-k3j9x_2a.old",
+              ".cross_entropy-2-k3j9x_2a", "cross_entropy-b"]
+    for name in own + others:
+        (student / name).mkdir(parents=True)
+        (student / name / "x.ipynb").write_text("{}")
+    staged = Path(tempfile.mkdtemp(prefix=f".{A}-", dir=student))  # as the writer makes them
+    staged.with_name(staged.name + ".old").mkdir()
+    with Recorder(course, A, course.config()) as recorder:
+        outcome = recorder.open(submission, fingerprint)
+        recorder.save(submission, A, None)
+        recorder.close(submission, outcome, {})
+    assert sorted(p.name for p in student.iterdir()) == sorted([A, *others])
+    assert all((student / name / "x.ipynb").is_file() for name in others)
 
 
 def test_cli_says_what_it_skipped(course: Course) -> None:

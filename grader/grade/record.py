@@ -8,6 +8,7 @@ updates the same rows (one set of scores per student) and keeps manual grades.
 
 from __future__ import annotations
 
+import glob
 import json
 import shutil
 import tempfile
@@ -361,7 +362,7 @@ class Recorder:
         outcome.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
         final = self.course.autograded / submission.student / self.assignment
         final.parent.mkdir(parents=True, exist_ok=True)
-        for stale in final.parent.glob(f".{self.assignment}-*"):  # left by a killed run
+        for stale in _staging_folders(final.parent, self.assignment):  # left by a killed run
             shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}-", dir=final.parent))
         previous = staging.with_name(staging.name + ".old")
@@ -409,6 +410,14 @@ class Recorder:
             return None
         previous.unchanged = True
         return previous
+
+
+def _staging_folders(folder: Path, assignment: str) -> list[Path]:
+    """The staging folders of ``assignment`` in ``folder`` (``mkdtemp``'s 8 random characters
+    after the name, and their ``.old`` siblings): never those of an assignment whose name
+    starts with this one's, such as ``hw1-b``'s for ``hw1``."""
+    own = f".{glob.escape(assignment)}-{'?' * 8}"
+    return [*folder.glob(own), *folder.glob(f"{own}.old")]
 
 
 def _rollback(gb: Gradebook) -> None:
