@@ -26,14 +26,15 @@ def database_url(value: str, root: Path) -> str:
 
     ``value`` is a URL or a path of a SQLite file; a relative SQLite path (nbgrader's
     ``sqlite:///gradebook.db``) is taken from the course directory, as nbgrader does when it
-    runs there.
+    runs there. The rest of the URL (driver, options such as ``?timeout=30``) is kept.
     """
     if "://" not in value:
         return f"sqlite:///{(root / value).resolve()}"
     url = make_url(value)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         path = Path(url.database)
-        return f"sqlite:///{path if path.is_absolute() else (root / path).resolve()}"
+        path = path if path.is_absolute() else (root / path).resolve()
+        return url.set(database=str(path)).render_as_string(hide_password=False)
     return value
 
 

@@ -4,24 +4,35 @@ SIGKILL leaves a consistent gradebook that the next run completes, nothing lost 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from click.testing import CliRunner
-from conftest import released_notebook, source_notebook, submit, submit_class
+from conftest import (
+    cell,
+    pg_course,
+    released_notebook,
+    source_notebook,
+    submit,
+    submit_class,
+)
 from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 
 from grader.cli import main
 from grader.course import Course
-from grader.grade.record import RECORD_FILE
+from grader.grade.discover import Submission, find_submissions
+from grader.grade.fingerprint import assignment_version, submission_fingerprint
+from grader.grade.record import RECORD_FILE, Outcome, Recorder
 from grader.grade.run import Settings, grade_assignment
 
 pytestmark = pytest.mark.notebook
@@ -79,6 +90,107 @@ def test_scores_without_their_fingerprint_are_regraded(course: Course) -> None:
     assert not again[0].unchanged and again[0].score == FULL
 
 
+def test_a_submission_whose_worker_died_is_graded_again(course: Course, tmp_path: Path) -> None:
+    """A lost worker says nothing about the submission: its partial grade is not kept as
+    complete, the next run grades it again."""
+    once = tmp_path / "worker-killed"
+    nb = copy.deepcopy(source_notebook(A))
+    cell(nb, "softmax").source += (  # the first time only, the kernel kills its worker
+        f"\nimport os, pathlib, signal\nif not pathlib.Path({str(once)!r}).exists():\n"
+        f"    pathlib.Path({str(once)!r}).touch()\n"
+        "    os.kill(os.getppid(), signal.SIGKILL)\n    os._exit(1)")
+    submit(course, "alice", A, nb)
+    settings = Settings(workers=1, sandbox=False)  # without isolation it can reach its worker
+    [first] = grade_assignment(course, A, settings=settings)
+    assert once.exists()
+    assert any("grading worker exited unexpectedly" in r for r in first.reasons), first.reasons
+    assert first.status == "partial" and first.score < FULL
+
+    [again] = grade_assignment(course, A, settings=settings)
+    assert not again.unchanged
+    assert again.status == "graded" and again.score == FULL, again.reasons
+    with Gradebook(course.db_url) as gb:
+        assert gb.find_submission(A, "alice").score == FULL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def either(request: pytest.FixtureRequest, tmp_path: Path) -> Course:
+    """A released course whose gradebook is SQLite's file, or a PostgreSQL database."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("course")
+    return pg_course(tmp_path / "pg", request.getfixturevalue("postgres"))
+
+
+def recorded_as_of_now(course: Course) -> tuple[Submission, str]:
+    """The one submission of ``course`` and its fingerprint, as a run computes it."""
+    [submission] = find_submissions(course.submitted, A)
+    return submission, submission_fingerprint(submission, assignment_version(course, A))
+
+
+def test_a_regrade_cut_short_after_its_scores_is_not_reused(either: Course) -> None:
+    """Killed after a re-grade's new scores are committed and before its folder is replaced:
+    the earlier grade's mark no longer vouches for them, so the next run grades it again."""
+    course = either
+    submit(course, "alice", A, source_notebook(A))
+    [first] = grade_assignment(course, A, settings=Settings(workers=1))
+    assert first.score == FULL
+
+    submission, fingerprint = recorded_as_of_now(course)
+    recorder = Recorder(course, A, course.config())  # a re-grade (--force) ...
+    recorder.open(submission, fingerprint)
+    recorder.save(submission, A, None)  # ... whose first notebook's scores are committed
+    recorder.gradebook.close()  # ... then the process is killed: never closed nor exited
+    with Gradebook(course.db_url) as gb:
+        assert gb.find_submission(A, "alice").score == 0.0
+    earlier = Outcome.read(course.autograded / "alice" / A / RECORD_FILE)
+    assert earlier is not None and earlier.score == FULL  # autograded/ still holds it
+
+    with Recorder(course, A, course.config()) as recorder:
+        assert recorder.reusable(submission, fingerprint, recorder.graded()) is None
+    [again] = grade_assignment(course, A, settings=Settings(workers=1))
+    assert not again.unchanged and again.score == FULL
+    with Gradebook(course.db_url) as gb:
+        assert gb.find_submission(A, "alice").score == FULL
+
+
+def test_one_recorder_may_record_a_student_twice(either: Course) -> None:
+    """Its pending marks then hold the same student twice: the last one is written."""
+    course = either
+    submit(course, "alice", A, released_notebook(course, A))
+    submission, fingerprint = recorded_as_of_now(course)
+    with Recorder(course, A, course.config()) as recorder:
+        for _ in range(2):
+            outcome = recorder.open(submission, fingerprint)
+            recorder.save(submission, A, None)
+            recorder.close(submission, outcome, {})
+    with Recorder(course, A, course.config()) as recorder:
+        graded = recorder.graded()
+        assert graded == {"alice": fingerprint}
+        assert recorder.reusable(submission, fingerprint, graded) is not None
+
+
+def test_only_this_assignments_leftover_folders_are_removed(course: Course) -> None:
+    """A killed run's staging folders are removed by the next one, but only its assignment's:
+    ``cross_entropy``'s must not take those of an assignment named ``cross_entropy-b``."""
+    submit(course, "alice", A, released_notebook(course, A))
+    submission, fingerprint = recorded_as_of_now(course)
+    student = course.autograded / "alice"
+    own = [".cross_entropy-k3j9x_2a", ".cross_entropy-k3j9x_2a.old"]
+    others = [".cross_entropy-b-k3j9x_2a", ".cross_entropy-b-k3j9x_2a.old",
+              ".cross_entropy-2-k3j9x_2a", "cross_entropy-b"]
+    for name in own + others:
+        (student / name).mkdir(parents=True)
+        (student / name / "x.ipynb").write_text("{}")
+    staged = Path(tempfile.mkdtemp(prefix=f".{A}-", dir=student))  # as the writer makes them
+    staged.with_name(staged.name + ".old").mkdir()
+    with Recorder(course, A, course.config()) as recorder:
+        outcome = recorder.open(submission, fingerprint)
+        recorder.save(submission, A, None)
+        recorder.close(submission, outcome, {})
+    assert sorted(p.name for p in student.iterdir()) == sorted([A, *others])
+    assert all((student / name / "x.ipynb").is_file() for name in others)
+
+
 def test_cli_says_what_it_skipped(course: Course) -> None:
     submit(course, "alice", A, source_notebook(A))
     runner = CliRunner()
@@ -116,7 +228,8 @@ def test_sigkill_mid_run_then_rerun_completes_the_class(course: Course) -> None:
 
     engine = create_engine(course.db_url)
     with engine.connect() as connection:
-        complete = connection.execute(text("SELECT COUNT(*) FROM grader_graded")).scalar()
+        complete = connection.execute(text(  # a cleared mark (being re-graded) is empty
+            "SELECT COUNT(*) FROM grader_graded WHERE fingerprint <> ''")).scalar()
     engine.dispose()
     # the one whose files were moved in just before the kill may lack its completion row
     assert len(done_before) - 1 <= complete <= len(done_before)

@@ -8,6 +8,7 @@ updates the same rows (one set of scores per student) and keeps manual grades.
 
 from __future__ import annotations
 
+import glob
 import json
 import shutil
 import tempfile
@@ -244,8 +245,16 @@ class Recorder:
             self.gradebook.close()
 
     def _mark_change(self) -> Change:
-        return Change(GRADED_TABLE, list(self._marks), key=("assignment", "student"),
+        # the last mark of each student only: one statement cannot set a row twice
+        # (PostgreSQL refuses an upsert that would)
+        last = {(mark["assignment"], mark["student"]): mark for mark in self._marks}
+        return Change(GRADED_TABLE, list(last.values()), key=("assignment", "student"),
                       existing="update")
+
+    def _mark(self, student: str, fingerprint: str) -> None:
+        self._marks.append({"assignment": self.assignment, "student": student,
+                            "fingerprint": fingerprint,
+                            "graded_at": datetime.now(UTC).replace(tzinfo=None)})
 
     def _write(self, unit: Callable[[Gradebook], T]) -> T:
         """Run ``unit`` on the run's gradebook in one transaction, committed after it, with
@@ -301,7 +310,8 @@ class Recorder:
 
     def open(self, submission: Submission, fingerprint: str = "") -> Outcome:
         """Start recording ``submission``: its student and submission rows (with its
-        timestamp) are created or updated with its first notebook's scores."""
+        timestamp) are created or updated with its first notebook's scores, and its earlier
+        completion mark is cleared in that same transaction (see :meth:`reusable`)."""
         timestamp = None
         stamp_file = submission.directory / "timestamp.txt"
         if stamp_file.is_file() and stamp_file.read_text().strip():
@@ -311,6 +321,10 @@ class Recorder:
                 pass
 
         self._timestamps[submission.student] = timestamp  # written with its first notebook
+        # The earlier grade's mark goes no later than the first new scores (the same
+        # transaction): a run killed after them must not leave it vouching for a gradebook
+        # that no longer holds that grade.
+        self._mark(submission.student, "")
         return Outcome(submission.student, self.assignment, fingerprint=fingerprint)
 
     def save(self, submission: Submission, notebook: str, scored: Scores | None,
@@ -348,7 +362,7 @@ class Recorder:
         outcome.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
         final = self.course.autograded / submission.student / self.assignment
         final.parent.mkdir(parents=True, exist_ok=True)
-        for stale in final.parent.glob(f".{self.assignment}-*"):  # left by a killed run
+        for stale in _staging_folders(final.parent, self.assignment):  # left by a killed run
             shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}-", dir=final.parent))
         previous = staging.with_name(staging.name + ".old")
@@ -366,9 +380,7 @@ class Recorder:
             shutil.rmtree(staging, ignore_errors=True)
             shutil.rmtree(previous, ignore_errors=True)
         if outcome.fingerprint:
-            self._marks.append({"assignment": self.assignment, "student": submission.student,
-                                "fingerprint": outcome.fingerprint,
-                                "graded_at": datetime.now(UTC).replace(tzinfo=None)})
+            self._mark(submission.student, outcome.fingerprint)
         return outcome
 
     def graded(self) -> dict[str, str]:
@@ -398,6 +410,14 @@ class Recorder:
             return None
         previous.unchanged = True
         return previous
+
+
+def _staging_folders(folder: Path, assignment: str) -> list[Path]:
+    """The staging folders of ``assignment`` in ``folder`` (``mkdtemp``'s 8 random characters
+    after the name, and their ``.old`` siblings): never those of an assignment whose name
+    starts with this one's, such as ``hw1-b``'s for ``hw1``."""
+    own = f".{glob.escape(assignment)}-{'?' * 8}"
+    return [*folder.glob(own), *folder.glob(f"{own}.old")]
 
 
 def _rollback(gb: Gradebook) -> None:

@@ -277,6 +277,9 @@ def grade_assignment(
         elif text is not None:  # scored by the worker, from the notebook it sends
             scored = result["scores"]
         else:  # the worker died or overran: grade what can be graded without running it
+            # A lost worker or machine says nothing about the notebook: the grade stays
+            # incomplete (no fingerprint, see Recorder.close), and the next run grades it again.
+            state.outcome.fingerprint = ""
             nb = _unexecuted(state, name, recorder, config, result["reason"])
             scored = scores(nb) if nb is not None else None
             text = nbformat.writes(nb) if nb is not None else None
