@@ -277,3 +277,22 @@ def test_a_killed_kernel_is_on_record_and_grading_goes_on(graded) -> None:
 def _printed(course: Course, student: str) -> str:
     nb = nbformat.read(course.autograded / student / A / f"{A}.ipynb", 4)
     return "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+
+
+def test_kernels_do_not_hold_the_course_configuration(course: Course) -> None:
+    """Kernels are forked from the workers: the course's settings (the gradebook's URL, with a
+    password on a database server) must not be in their memory for a student to print."""
+    secret = "zz-course-setting-zz"
+    with (course.root / "nbgrader_config.py").open("a") as config:
+        config.write(f"\nc.CourseDirectory.ignore = ['.ipynb_checkpoints', {secret!r}]\n")
+    nb = released_notebook(course, "cross_entropy")
+    cell(nb, "sigmoid").source += (
+        "\nimport gc\ngc.unfreeze()\n"
+        "print([repr(o)[:5000] for o in gc.get_objects() if isinstance(o, dict)\n"
+        "       and any('zz-course' in repr(v) for v in list(o.values())[:50])][:20])\n")
+    submit(course, "peeker", "cross_entropy", nb)
+    grade_assignment(course, "cross_entropy", settings=Settings(workers=1))
+    graded = course.autograded / "peeker" / "cross_entropy" / "cross_entropy.ipynb"
+    text = graded.read_text()
+    assert "gc.get_objects" in text, "the cell ran"
+    assert secret not in text

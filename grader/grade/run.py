@@ -7,6 +7,7 @@ recorded and never stops the others.
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 import time
@@ -319,6 +320,11 @@ def grade_assignment(
 def _scheduler(settings: Settings, config: Any, deadline: float, preload: list[str]) -> Any:
     """This machine's :class:`Scheduler`, or a Dask cluster's when one is configured."""
     address = settings.cluster or config.Grading.get("cluster") or "local"
+    # Kernels are forked from the workers, with their memory: where the course is, and its
+    # gradebook's URL (a password, on a database server), must not be in it. A job carries
+    # the URL of the workers' own copy of the assignment's cells.
+    config = copy.deepcopy(config)
+    config.pop("CourseDirectory", None)
     if not (isinstance(address, str) and address == "local"):
         from grader.grade.cluster import ClusterScheduler  # Dask is imported only when used
 
