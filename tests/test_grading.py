@@ -303,3 +303,20 @@ def test_an_inconclusive_hidden_test_holds_its_item_for_review(tmp_path) -> None
     with Gradebook(course.db_url) as gb:
         grade = gb.find_grade("test_sigmoid_values", A, A, "held")
         assert grade.needs_manual_grade and grade.auto_score is None
+
+
+def test_every_notebook_finds_the_instructors_data_files(course: Course) -> None:
+    """A data file shipped with the assignment is in the working directory of every kernel,
+    the first of each worker (booted before its job arrived) included."""
+    (course.source / "cross_entropy" / "scale.txt").write_text("2.0\n")
+    nb = source_notebook("cross_entropy")
+    cell(nb, "sigmoid").source += ("\n_sigmoid = sigmoid\n\ndef sigmoid(z):\n"
+                                   "    with open('scale.txt') as data:\n"
+                                   "        assert data.read() == '2.0\\n'\n"
+                                   "    return _sigmoid(z)\n")
+    for student in ("first", "second"):
+        submit(course, student, "cross_entropy", nb)
+    outcomes = grade_assignment(course, "cross_entropy", settings=Settings(workers=1))
+    full = full_marks(course, "cross_entropy")
+    for outcome in outcomes:
+        assert item_scores(course, "cross_entropy", outcome.student) == full, outcome.student

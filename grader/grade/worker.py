@@ -171,7 +171,7 @@ def worker_main(conn: Connection, config: Config, limits: Limits,
     # that walked them would write to every page and copy it. Frozen objects are not walked.
     gc.freeze()
     become_subreaper()  # kernels are forked twice: they become this process's children
-    factory = None
+    factory = kernels = None
     try:
         factory = KernelFactory(kernel_arguments(config))
         kernels = Kernels(factory, limits, sandbox)
@@ -191,7 +191,10 @@ def worker_main(conn: Connection, config: Config, limits: Limits,
             # Before answering: once the scheduler hears back, nothing of this student runs.
             kernels.clean()
             if more:
-                booting = kernels.new()
+                try:
+                    booting = kernels.new()
+                except OSError:  # no next kernel (descriptors, disk): this answer still counts
+                    more = False
             conn.send({**answer, "more": more})
             if not more:
                 break
@@ -199,15 +202,20 @@ def worker_main(conn: Connection, config: Config, limits: Limits,
         pass
     finally:
         if factory is not None:
-            factory.close()
+            factory.close()  # ends the kernel booted ahead for a job that never came
+        if kernels is not None:
+            kernels.clean()
         conn.close()
 
 
 def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Config,
              started: float, cpu_before: float) -> dict[str, Any]:
     """Sanitize and execute the notebook ``job`` names, starting in kernel ``first``."""
-    kernels.files = job.get("files", {})
     given = [first]
+    if job.get("files", {}) != kernels.files:  # the kernel booted ahead lacks this job's files
+        kernels.files = job.get("files", {})
+        first.close()
+        given = []
 
     def new_kernel() -> Kernel:
         return given.pop() if given else kernels.new()
