@@ -372,28 +372,35 @@ def affine_map(a: object, b: object) -> None:
         )
 
 
+def _logit_gradients_by_value(logit_gradients: Func, x: float | np.ndarray,
+                              y: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """Compare both gradients with the reference at ``(x, y)``; return them and their name."""
+    name = "logit_gradients"
+    shape = np.shape(x)
+    what = f"{name}(x, y) for x = {x}" if not shape else f"{name}(x, y) for arrays of {shape}"
+    g_bce, g_mse = checks.unpack_pair(checks.call(logit_gradients, x, y, name=name), name,
+                                      "g_bce", "g_mse")
+    g_bce = checks.as_array(g_bce, f"g_bce of {what}", shape)
+    g_mse = checks.as_array(g_mse, f"g_mse of {what}", shape)
+    ref_bce, ref_mse = reference.logit_gradients(x, y)
+    checks.assert_close(g_bce, ref_bce, f"g_bce of {what}", hint="d/dx BCE = sigma(x) - y.")
+    checks.assert_close(g_mse, ref_mse, f"g_mse of {what}",
+                        hint="Chain rule: d/dx (sigma - y)^2 = 2 (sigma - y) sigma'(x).")
+    return g_bce, g_mse, what
+
+
 def logit_gradients(logit_gradients: Func) -> None:
     """Both gradients by value (scalars and arrays) and by numerical differentiation."""
-    name = "logit_gradients"
     rng = _rng(60)
     xs = np.concatenate([[-8.0, -0.5, 0.0, 2.0], 3.0 * rng.standard_normal(6)])
     ys = np.concatenate([[1.0, 0.0, 1.0, 0.0], rng.integers(0, 2, 6).astype(np.float64)])
     big_x, big_y = 4.0 * rng.standard_normal(BIG_N), rng.integers(0, 2, BIG_N).astype(np.float64)
-    cases = [(float(x), float(y)) for x, y in zip(xs[:3], ys[:3], strict=True)]
-    cases += [(big_x, big_y), (xs, ys)]
-    for x, y in cases:
-        shape = np.shape(x)
-        what = f"{name}(x, y) for x = {x}" if not shape else f"{name}(x, y) for arrays of {shape}"
-        g_bce, g_mse = checks.unpack_pair(checks.call(logit_gradients, x, y, name=name), name,
-                                          "g_bce", "g_mse")
-        g_bce = checks.as_array(g_bce, f"g_bce of {what}", shape)
-        g_mse = checks.as_array(g_mse, f"g_mse of {what}", shape)
-        ref_bce, ref_mse = reference.logit_gradients(x, y)
-        checks.assert_close(g_bce, ref_bce, f"g_bce of {what}", hint="d/dx BCE = sigma(x) - y.")
-        checks.assert_close(g_mse, ref_mse, f"g_mse of {what}",
-                            hint="Chain rule: d/dx (sigma - y)^2 = 2 (sigma - y) sigma'(x).")
+    for x, y in zip(xs[:3], ys[:3], strict=True):
+        _logit_gradients_by_value(logit_gradients, float(x), float(y))
+    _logit_gradients_by_value(logit_gradients, big_x, big_y)
+    # The small arrays are also checked against numerical derivatives of the two definitions.
+    g_bce, g_mse, what = _logit_gradients_by_value(logit_gradients, xs, ys)
 
-    # The last case is the array one: differentiate the two definitions numerically there.
     def bce(v: np.ndarray) -> float:
         return float(np.sum(np.logaddexp(0.0, v) - ys * v))
 
