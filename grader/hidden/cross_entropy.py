@@ -11,6 +11,7 @@ the sizes of real use (``BIG_N`` samples, more than any batch size an answer mig
 a large loss (``_tiny_scores``, ``_tiny_logits``): the derived formula gets every entry to a
 few rounding errors, while a gradient obtained by finite differences of the loss is off by
 more than those entries, whatever its step (its error grows with the loss, not the entry).
+Differences of each sample's own loss are off by more than a few rounding errors too.
 """
 
 from __future__ import annotations
@@ -41,11 +42,18 @@ DERIVED_HINT = (
 )
 #: Sizes of real use: more samples than a batch of 2048, more classes than ImageNet's 1000.
 BIG_N, BIG_C = 2100, 1001
-#: Largest error of a gradient entry relative to its magnitude (the sum of the absolute
-#: values of the terms it is computed from). Thousands of times the rounding error of any
-#: honest formula (a sigmoid computed through tanh is the least accurate of them).
-BCE_GRAD_RTOL = 1e-5
+#: Largest error of a softmax cross-entropy gradient entry relative to its magnitude (the sum
+#: of the absolute values of the terms it is computed from). Thousands of times the rounding
+#: error of any honest formula.
 SCE_GRAD_RTOL = 1e-7
+#: Largest error of a binary cross-entropy gradient entry, in rounding errors of its terms:
+#: ``sigma(z)`` and ``t``, and 1 for a sigmoid computed from terms of about 1 (``1 + tanh``,
+#: ``1 - sigma(-z)``: the least accurate honest formulas, off by about one rounding error of
+#: 1). Every honest formula stays within a few of them. The gradient is elementwise, so a
+#: difference quotient of each sample's own loss mixes no samples; its truncation and
+#: cancellation errors alone give it away (``_tiny_logits``): at its best step, thousands of
+#: times this tolerance for a central difference, hundreds for a five-point stencil.
+BCE_GRAD_RTOL = 256 * float(np.finfo(np.float64).eps)
 
 
 def _rng(k: int) -> np.random.Generator:
@@ -167,12 +175,16 @@ BCE_SCALE_CASES = [(BIG_N, True), (BIG_N + 1, False)]
 
 def _tiny_logits() -> tuple[np.ndarray, np.ndarray]:
     """Logits with ``sigma(z)`` about ``2e-9`` at ``t = 0`` next to confident mistakes (a loss
-    of about 200; ``|z| = 600`` leaves even an unstable sigmoid finite)."""
+    of about 200; ``|z| <= 700`` leaves even an unstable sigmoid finite), then soft targets at
+    large logits (a per-sample loss of hundreds, cancelled by a difference quotient) and at
+    moderate ones (where the loss is curved, so a difference quotient is biased)."""
     rng = _rng(29)
     z = np.concatenate([-20.0 + rng.uniform(-1.0, 1.0, 10), rng.uniform(-3.0, 3.0, 10),
                         np.repeat([600.0, -600.0], 5)])
     t = np.concatenate([np.zeros(10), rng.uniform(0.0, 1.0, 10), np.repeat([0.0, 1.0], 5)])
-    return z, t
+    large = rng.choice([-1.0, 1.0], 40) * rng.uniform(300.0, 700.0, 40)
+    z = np.concatenate([z, large, rng.uniform(-4.0, 4.0, 40)])
+    return z, np.concatenate([t, rng.uniform(0.0, 1.0, 80)])
 NAME_BCE = "binary_cross_entropy"
 
 
@@ -197,7 +209,7 @@ def bce_gradient(binary_cross_entropy: Func) -> None:
             checks.assert_gradient(lambda v, t=t: reference.binary_cross_entropy(v, t)[0], z,
                                    dz, f"dz of {what}", hint=GRAD_HINT)
         checks.assert_close(dz, reference.binary_cross_entropy(z, t)[1], f"dz of {what}",
-                            rtol=BCE_GRAD_RTOL, atol=0.0,
+                            rtol=BCE_GRAD_RTOL, atol=BCE_GRAD_RTOL / z.size,
                             scale=(reference.sigmoid(z) + t) / z.size,
                             hint=GRAD_HINT + DERIVED_HINT)
 
@@ -360,28 +372,35 @@ def affine_map(a: object, b: object) -> None:
         )
 
 
+def _logit_gradients_by_value(logit_gradients: Func, x: float | np.ndarray,
+                              y: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """Compare both gradients with the reference at ``(x, y)``; return them and their name."""
+    name = "logit_gradients"
+    shape = np.shape(x)
+    what = f"{name}(x, y) for x = {x}" if not shape else f"{name}(x, y) for arrays of {shape}"
+    g_bce, g_mse = checks.unpack_pair(checks.call(logit_gradients, x, y, name=name), name,
+                                      "g_bce", "g_mse")
+    g_bce = checks.as_array(g_bce, f"g_bce of {what}", shape)
+    g_mse = checks.as_array(g_mse, f"g_mse of {what}", shape)
+    ref_bce, ref_mse = reference.logit_gradients(x, y)
+    checks.assert_close(g_bce, ref_bce, f"g_bce of {what}", hint="d/dx BCE = sigma(x) - y.")
+    checks.assert_close(g_mse, ref_mse, f"g_mse of {what}",
+                        hint="Chain rule: d/dx (sigma - y)^2 = 2 (sigma - y) sigma'(x).")
+    return g_bce, g_mse, what
+
+
 def logit_gradients(logit_gradients: Func) -> None:
     """Both gradients by value (scalars and arrays) and by numerical differentiation."""
-    name = "logit_gradients"
     rng = _rng(60)
     xs = np.concatenate([[-8.0, -0.5, 0.0, 2.0], 3.0 * rng.standard_normal(6)])
     ys = np.concatenate([[1.0, 0.0, 1.0, 0.0], rng.integers(0, 2, 6).astype(np.float64)])
     big_x, big_y = 4.0 * rng.standard_normal(BIG_N), rng.integers(0, 2, BIG_N).astype(np.float64)
-    cases = [(float(x), float(y)) for x, y in zip(xs[:3], ys[:3], strict=True)]
-    cases += [(big_x, big_y), (xs, ys)]
-    for x, y in cases:
-        shape = np.shape(x)
-        what = f"{name}(x, y) for x = {x}" if not shape else f"{name}(x, y) for arrays of {shape}"
-        g_bce, g_mse = checks.unpack_pair(checks.call(logit_gradients, x, y, name=name), name,
-                                          "g_bce", "g_mse")
-        g_bce = checks.as_array(g_bce, f"g_bce of {what}", shape)
-        g_mse = checks.as_array(g_mse, f"g_mse of {what}", shape)
-        ref_bce, ref_mse = reference.logit_gradients(x, y)
-        checks.assert_close(g_bce, ref_bce, f"g_bce of {what}", hint="d/dx BCE = sigma(x) - y.")
-        checks.assert_close(g_mse, ref_mse, f"g_mse of {what}",
-                            hint="Chain rule: d/dx (sigma - y)^2 = 2 (sigma - y) sigma'(x).")
+    for x, y in zip(xs[:3], ys[:3], strict=True):
+        _logit_gradients_by_value(logit_gradients, float(x), float(y))
+    _logit_gradients_by_value(logit_gradients, big_x, big_y)
+    # The small arrays are also checked against numerical derivatives of the two definitions.
+    g_bce, g_mse, what = _logit_gradients_by_value(logit_gradients, xs, ys)
 
-    # The last case is the array one: differentiate the two definitions numerically there.
     def bce(v: np.ndarray) -> float:
         return float(np.sum(np.logaddexp(0.0, v) - ys * v))
 
