@@ -137,6 +137,22 @@ def test_marks_cut_across_reads_still_order_the_outputs() -> None:
     assert got == ["one\n", "A", "two\n", "B", "three\n"]
 
 
+def test_text_behind_a_mark_whose_message_never_comes_is_held_within_a_bound() -> None:
+    from grader.grade.channel import MARK
+    from grader.grade.kernel import HELD_TEXT, InOrder
+
+    sink = CellOutputs(1000)
+    order = InOrder(sink)
+    order.stdout(b"before\n" + MARK % 7)  # a mark the student printed: no message follows
+    chunk = b"x" * 65536
+    for _ in range(1024):  # 64 MB printed behind it
+        order.stdout(chunk)
+        assert order._held <= HELD_TEXT + len(chunk)
+    order.finish()
+    got = sink.finish()
+    assert got[0]["text"].startswith("before\nxxx") and len(got[0]["text"]) < 2000
+
+
 def test_the_course_start_up_lines_run_once_and_warnings_stay_quiet(kernel: Kernel) -> None:
     # nbgrader_config.py silences warnings in grading kernels (IPKernelApp.exec_lines)
     _, outputs = run(kernel, "import warnings\nwarnings.warn('harmless')\nprint('ok')")

@@ -19,6 +19,7 @@ import secrets
 import select
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -113,6 +114,11 @@ class Discard:
 DISCARD = Discard()
 
 
+#: Printed text held back behind a mark whose message has not come, at most; past it the mark
+#: is let go (a kernel printing without end must not fill the worker's memory).
+HELD_TEXT = 1 << 20
+
+
 class InOrder:
     """A cell's printed text and its output messages, put back in the order they were made.
 
@@ -125,7 +131,8 @@ class InOrder:
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
         self._tail = b""
-        self._queue: list[bytes | int] = []  # text, or the number of a mark
+        self._queue: deque[bytes | int] = deque()  # text, or the number of a mark
+        self._held = 0  # bytes of text in the queue
         self._messages: dict[int, Callable[[], None]] = {}
 
     def stdout(self, data: bytes) -> None:
@@ -133,6 +140,7 @@ class InOrder:
         for text, mark in pieces:
             if text:
                 self._queue.append(text)
+                self._held += len(text)
             if mark is not None:
                 self._queue.append(mark)
         self._release()
@@ -148,12 +156,16 @@ class InOrder:
         while self._queue:
             head = self._queue[0]
             if isinstance(head, int):
-                if head not in self._messages:
-                    return
-                self._messages.pop(head)()
+                if head in self._messages:
+                    self._messages.pop(head)()
+                elif self._held <= HELD_TEXT:
+                    return  # its message may still come
+                # else: text piles up behind a mark whose message does not come (dropped as
+                # too large, or a mark the student printed): let it go
             else:
                 self.sink.stream("stdout", head)
-            self._queue.pop(0)
+                self._held -= len(head)
+            self._queue.popleft()
 
     def finish(self) -> None:
         """Everything still held back, in order (the cell or call is over)."""
@@ -163,7 +175,8 @@ class InOrder:
                     self._messages.pop(head)()
             else:
                 self.sink.stream("stdout", head)
-        self._queue = []
+        self._queue.clear()
+        self._held = 0
         if self._tail:
             self.sink.stream("stdout", self._tail)
             self._tail = b""
