@@ -127,7 +127,12 @@ class StudentFunction:
                              f"by running code ({evalue}), so it cannot be measured on its own.")
             kind = getattr(builtins, str(ename), None)
             if isinstance(kind, type) and issubclass(kind, Exception) and kind is not SystemExit:
-                raise kind(str(evalue))
+                try:
+                    error = kind(str(evalue))
+                except TypeError:  # one that takes other arguments (UnicodeDecodeError)
+                    error = None
+                if error is not None:
+                    raise error
             raise RuntimeError(f"{ename}: {evalue}" if evalue else str(ename))
         for index, value in answer.get("changed", {}).items():
             if not str(index).isdigit() or int(index) >= len(args):

@@ -148,7 +148,7 @@ class FrameReader:
         try:
             header = json.loads(bytes(data[4:4 + size]))
             sizes = [int(n) for n in header.pop("buffers", [])]
-        except (ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError, AttributeError, RecursionError):  # nested past reason
             raise ChannelClosed("the kernel sent an unreadable message") from None
         total = 4 + size + sum(sizes)
         if total > self.limit or min(sizes, default=0) < 0:

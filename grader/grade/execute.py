@@ -18,6 +18,7 @@ A fault costs the function at fault, not the rest of the notebook:
 from __future__ import annotations
 
 import ast
+import builtins
 import codecs
 import json
 import time
@@ -30,6 +31,7 @@ from nbformat import NotebookNode
 
 from grader.grade.bridge import Bridge, BridgeError
 from grader.grade.clean import CleanProcess
+from grader.grade.codescan import parse
 from grader.grade.kernel import GRACE, OUTPUT_FRAME, Kernel, KernelLost, Timeout
 from grader.grade.verdict import Verdict, apply_verdict, judge, split_hidden
 
@@ -147,11 +149,8 @@ class CellOutputs:
 
 def top_level_names(source: str) -> set[str]:
     """Names a cell uses when it runs (not those inside the functions it only defines)."""
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        tree = ast.parse(TransformerManager().transform_cell(source))
-    except Exception:  # not Python: it will fail in the kernel anyway
+    tree = parse(source)
+    if tree is None:  # not Python: it will fail in the kernel anyway
         return set()
     names: set[str] = set()
     pending: list[ast.AST] = [tree]
@@ -179,8 +178,10 @@ def student_names(hidden: str) -> set[str]:
                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
     defined |= {node.id for node in ast.walk(tree)
                 if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
+    # builtins are nobody's: a fault of the student's ``len`` would otherwise mark ``len``
     return {node.id for node in ast.walk(tree)
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} - defined
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} - defined - set(
+        dir(builtins))
 
 
 @dataclass
@@ -213,7 +214,7 @@ class NotebookRun:
         self._deadline = time.monotonic() + self.budget.notebook_timeout
         self._kernel: Kernel | None = None
         self._timed_out: set[int] = set()
-        self._disk_noted = False
+        self._disk_noted: Kernel | None = None  # the kernel whose full disk was noted
         self.clean = CleanProcess(self.new_kernel, self.budget.cell_timeout)
         for key in ("boot", "cells", "tests", "replay"):
             self.timing[key] = 0.0
@@ -407,11 +408,13 @@ class NotebookRun:
 
     def _check_disk(self) -> None:
         assert self._kernel is not None
+        if self._disk_noted is self._kernel:  # said once per kernel
+            return
         used, limit = self._kernel.disk_used(), self._kernel.limits.disk_mb * 2**20
-        if used is None or self._disk_noted:
+        if used is None:
             return
         if used >= limit * 0.99:
-            self._disk_noted = True
+            self._disk_noted = self._kernel
             self.events.append(f"the notebook filled its {self._kernel.limits.disk_mb} MB of "
                                "disk; writes beyond it failed")
             if not self._kernel.sandboxed:  # nothing stops it but this
