@@ -81,8 +81,10 @@ def notebook_imports(paths: Sequence[Path]) -> list[str]:
 
 
 def _installed(module: str) -> bool:
+    # the top-level package only: finding ``sklearn.datasets`` would import ``sklearn`` here,
+    # in the command's process, a second before the template that is meant to do it
     try:
-        return importlib.util.find_spec(module) is not None
+        return importlib.util.find_spec(module.split(".")[0]) is not None
     except (ImportError, ValueError):
         return False
 
