@@ -76,6 +76,10 @@ def test_new_grading_code_or_assignment_regrades(course: Course) -> None:
     (course.source / A / "notes.txt").write_text("new data")
     again = grade_assignment(course, A, settings=Settings(workers=1))
     assert not again[0].unchanged
+    # so does a setting a grade depends on: a longer cell timeout
+    assert grade_assignment(course, A, settings=Settings(workers=1))[0].unchanged
+    longer = grade_assignment(course, A, settings=Settings(workers=1, cell_timeout=123))
+    assert not longer[0].unchanged
 
 
 def test_scores_without_their_fingerprint_are_regraded(course: Course) -> None:

@@ -10,6 +10,7 @@ cluster run exactly the grader this process runs.
 from __future__ import annotations
 
 import hashlib
+import json
 from functools import cache
 from pathlib import Path
 
@@ -33,10 +34,13 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def assignment_version(course: Course, assignment: str) -> str:
-    """Hash of the assignment's instructor files: notebooks (with hidden tests) and data."""
+def assignment_version(course: Course, assignment: str, settings: object = None) -> str:
+    """Hash of the assignment's instructor files (notebooks with hidden tests, and data) and
+    of ``settings``: what else a grade depends on (budgets, limits, isolation, penalties),
+    as JSON-like data."""
     root = course.source / assignment
     digest = hashlib.sha256(code_version().encode())
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     _hash_files(digest, root, [p for p in root.rglob("*") if p.is_file()
                                and ".ipynb_checkpoints" not in p.parts])
     return digest.hexdigest()

@@ -192,7 +192,12 @@ def grade_assignment(
     released = {name: released_checksums(nb) for name, nb in releases.items()}
     budgets = {name: budget_for(settings, config, _answer_cells(releases[name]))
                for name in names}
-    version = assignment_version(course, assignment)
+    # a change of anything a grade depends on grades everyone again
+    version = assignment_version(course, assignment, {
+        "budgets": {name: asdict(budget) for name, budget in budgets.items()},
+        "limits": asdict(settings.limits), "sandbox": settings.sandbox,
+        "late": dict(config.LateSubmissionPlugin),
+        "penalties": "AssignLatePenalties" in config})
     recorder = Recorder(course, assignment, config)
     graded = {} if settings.force else recorder.graded()
     outcomes: list[Outcome] = []
