@@ -38,14 +38,12 @@ def outcome_table(outcomes: list[Outcome], title: str) -> Table:
     return table
 
 
-def warn_unisolated(outcomes: list[Outcome], console: Console, wanted: bool = True,
-                    statuses: Collection[str] = ()) -> None:
+def warn_unisolated(statuses: Collection[str], console: Console, wanted: bool = True) -> None:
     """Say loudly when kernels ran without isolation: grades then rest on limits alone.
 
-    ``statuses`` adds sandbox statuses of submissions no longer at hand.
+    ``statuses`` are the sandbox statuses the run's submissions recorded.
     """
-    reasons = sorted({status for status in [*(o.sandbox for o in outcomes), *statuses]
-                      if status and status != "isolated"})
+    reasons = sorted({status for status in statuses if status and status != "isolated"})
     if reasons and wanted:
         console.print("[bold red]WARNING: grading kernels were not isolated[/] "
                       f"({'; '.join(reasons)}). Student code could read files of the course "
@@ -149,7 +147,7 @@ def grade_command(assignment: str, submissions: Path | None, workers: int,
     if seen.unchanged:
         console.print(f"{seen.unchanged} of {seen.total} submission(s) unchanged since their "
                       "last grade were not graded again (--force grades them).")
-    warn_unisolated([], console, sandbox, seen.sandboxes)
+    warn_unisolated(seen.sandboxes, console, sandbox)
     failed = [o for o in outcomes if o.status == FAILED]
     if failed:
         console.print(f"[red]{len(failed)} submission(s) could not be graded:[/]")

@@ -1,7 +1,8 @@
 """The single writer: scores into nbgrader's gradebook, files into ``autograded/``.
 
-Everything that writes runs in the grading process, one submission at a time, through
-nbgrader's own ``SaveAutoGrades`` and ``AssignLatePenalties``, so that formgrader and
+Everything that writes runs in the grading process, one submission at a time: the rows
+nbgrader's own ``SaveAutoGrades`` writes (:mod:`grader.grade.rows`, from the scores the worker
+computed with nbgrader's rules) and its ``AssignLatePenalties``, so that formgrader and
 ``nbgrader export`` see exactly what ``nbgrader autograde`` would have written. Re-grading
 updates the same rows (one set of scores per student) and keeps manual grades.
 """
@@ -188,8 +189,8 @@ def _fast_server_commits(connection: object, record: object) -> None:
 class Recorder:
     """Writes the results of one assignment's grading run; use it as a context manager.
 
-    One gradebook connection serves the whole run, so SQLAlchemy compiles nbgrader's queries
-    (its score totals are large ones) once rather than once per submission.
+    One gradebook connection serves the whole run, so SQLAlchemy compiles the writer's
+    statements once rather than once per submission.
 
     Parameters
     ----------
@@ -344,9 +345,10 @@ class Recorder:
         self._totals[student] = self._write(lambda gb: self.rows.record(
             gb.db, student, self._timestamps[student], notebook, scored, held))
         if scored is not None and self.late_penalties:
-            # nbgrader's step reads the gradebook, not the notebook's cells
-            AssignLatePenalties(config=self.config)(nbformat.v4.new_notebook(),
-                                                    self.resources(submission, notebook))
+            # nbgrader's step reads the gradebook, not the notebook's cells; through _write,
+            # it waits for a database that is restarting as the scores did
+            self._write(lambda gb: AssignLatePenalties(config=self.config)(
+                nbformat.v4.new_notebook(), self.resources(submission, notebook)))
 
     def close(self, submission: Submission, outcome: Outcome,
               executed: dict[str, str]) -> Outcome:
