@@ -16,6 +16,7 @@ the course's own files travel with the run.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError
@@ -64,6 +65,7 @@ class ClusterScheduler:
                  preload: Sequence[str] = (), sandbox: bool = True,
                  timeout: float = 20.0) -> None:
         self.address = getattr(address, "scheduler_address", address)
+        self._thread_count, self._counted_at = 1, float("-inf")
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
@@ -86,7 +88,13 @@ class ClusterScheduler:
             raise
 
     def _threads(self) -> int:
-        return max(1, sum(self.client.nthreads().values()))
+        """The cluster's grading threads, asked of the scheduler at most once a second (a
+        round trip per result would slow the single writer; workers come and go slower)."""
+        now = time.monotonic()
+        if now - self._counted_at > 1.0:
+            self._thread_count = max(1, sum(self.client.nthreads().values()))
+            self._counted_at = now
+        return self._thread_count
 
     def run(
         self,
