@@ -240,6 +240,9 @@ def _read(connection: Any) -> GradebookData:
 
     server = not isinstance(connection, sqlite3.Connection)
     dialect = connection.dialect.name if server else "sqlite"
+    if dialect not in _ROW_ORDER:
+        raise OSError(f"cannot read a {dialect} gradebook: the report reads SQLite and "
+                      "PostgreSQL ones")
     course = query("SELECT id FROM course LIMIT 1")["id"].tolist()
     students = query(_STUDENTS)
     assignments = query(_ASSIGNMENTS)

@@ -6,11 +6,12 @@ students at once, the fingerprints they share in that cell. Only pairs that shar
 are ever produced, so a class of 1,000 (half a million pairs) is scored in seconds rather
 than by half a million comparisons.
 
-The score of a pair is the share of their answer code they have in common: shared
-fingerprints over the mean number of fingerprints of the two (Dice), per cell and over the
-notebook. A passage that many notebooks of the class contain (more than ``max_share`` of
-them) is common knowledge of the class, not evidence about two people: it counts in the size
-of an answer but never as shared (MOSS's ``-m``).
+The score of a pair is the share of their answer code they have in common: per cell, shared
+fingerprints over the mean number of fingerprints of the two (Dice); over the notebook,
+shared fingerprints over the larger of the two answers (a short answer copied into a long
+one is not a high share of the notebook). A passage that many notebooks of the class contain
+(more than ``max_share`` of them) is common knowledge of the class, not evidence about two
+people: it counts in the size of an answer but never as shared (MOSS's ``-m``).
 """
 
 from __future__ import annotations
