@@ -31,11 +31,11 @@ example: install
 	$(BIN)/grader example
 
 test: install system-deps
-	$(BIN)/ruff check grader tests bench examples
+	$(BIN)/ruff check grader tests bench examples source/*/hidden
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check grader tests bench examples
+	$(BIN)/ruff check grader tests bench examples source/*/hidden
 
 bench: install
 	$(BIN)/python bench/grading.py
@@ -52,7 +52,7 @@ bench-scale: install system-deps
 # Mutation analysis of the hidden tests: every mutant of every graded function killed or
 # reviewed as equivalent (bench/equivalent_mutants.txt); prints the score per function.
 mutants: install
-	$(BIN)/python bench/mutants.py
+	$(BIN)/grader mutants
 
 clean:
 	rm -rf gradebook.db submitted autograded/* feedback reports .grader

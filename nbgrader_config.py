@@ -9,6 +9,10 @@ c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this
 c.CourseDirectory.course_id = "classification-losses"
 c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 c.CourseDirectory.assignment_id = ""
+# Each assignment's hidden tests live beside its notebook, in source/<assignment>/hidden/:
+# nbgrader must never copy that folder (release, exchange, autograded/). The grader adds it
+# to this list itself too; plain nbgrader commands read it from here.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "hidden"]
 
 # Student stubs keep the `def NAME(...):` line and docstring; only the body between the
 # BEGIN/END SOLUTION markers is replaced.

@@ -20,8 +20,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from grading import print_table, same_class, timed, totals  # noqa: E402
+from grading import REPO, print_table, same_class, timed, totals  # noqa: E402
 
+from grader.course import Course  # noqa: E402
 from grader.grade.run import default_workers  # noqa: E402
 
 
@@ -42,7 +43,7 @@ def main() -> None:
     with LocalCluster(n_workers=1, threads_per_worker=args.threads, processes=True,
                       dashboard_address=None, memory_limit=None,
                       preload=["grader.grade.remote"]) as cluster:
-        for assignment in args.assignment or ["cross_entropy", "svm_hinge"]:
+        for assignment in args.assignment or Course(REPO).assignments():
             with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
                 local, dask = same_class(Path(tmp), assignment, args.submissions,
                                          ("local", "dask"))

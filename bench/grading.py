@@ -163,7 +163,7 @@ def main() -> None:
                              "and hidden tests, with its .venv) on the same class")
     args = parser.parse_args()
     rows, details, before = [], [], []
-    for assignment in args.assignment or ["cross_entropy", "svm_hinge"]:
+    for assignment in args.assignment or Course(REPO).assignments():
         with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
             stock, ours = same_class(Path(tmp), assignment, args.submissions, ("stock", "ours"))
             t_stock, _ = timed(["nbgrader", "autograde", assignment, "--force"], stock.root,

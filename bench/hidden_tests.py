@@ -1,10 +1,11 @@
 """Benchmark: how long the hidden tests of a whole solution notebook take, in-process.
 
-Every item's hidden part runs against the instructor's solution (``bench/notebook_items.py``;
-no kernel, no bridge: the hidden tests' own cost, with the student's functions called
-directly). Prints the median over ``--repeats`` runs per assignment and its slowest items;
-``--compare DIR`` also times another checkout of the repository (its hidden tests and
-solutions, in a subprocess) and prints the ratio.
+Every item's hidden part runs against the instructor's solution
+(:class:`grader.author.notebook.Assignment`; no kernel, no bridge: the hidden tests' own cost,
+with the student's functions called directly), for every assignment of the course. Prints
+the median over ``--repeats`` runs per assignment and its slowest items; ``--compare DIR``
+also times another checkout of the repository (its hidden tests and solutions, in a
+subprocess) and prints the ratio.
 
     .venv/bin/python bench/hidden_tests.py [--repeats 7] [--compare ../before]
 """
@@ -15,35 +16,39 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import notebook_items  # noqa: E402
-
-ASSIGNMENTS = ("cross_entropy", "svm_hinge")
+# The repository whose course is timed: this one, or the checkout named by $GRADER_REPO
+# (--compare times an older checkout that way).
+REPO = Path(os.environ.get("GRADER_REPO") or Path(__file__).resolve().parents[1])
 
 
 def measure(repeats: int) -> dict[str, dict[str, float]]:
     """Median seconds per item, per assignment."""
+    from grader.author.notebook import Assignment
+    from grader.course import Course
+
+    course = Course(REPO)
     result = {}
-    for assignment in ASSIGNMENTS:
-        source = notebook_items.solution_source(assignment)
-        space = notebook_items.namespace(source)
+    for name in course.assignments():
+        assignment = Assignment(course, name)
+        items = assignment.items()
+        space = assignment.namespace()
         times: dict[str, list[float]] = {}
         with contextlib.redirect_stdout(io.StringIO()):  # the solution's prints
             for _ in range(repeats):
-                for item in notebook_items.items(assignment):
+                for item in items:
                     start = time.perf_counter()
-                    failed = notebook_items.run_item(item, space)
+                    failed = assignment.run_item(item, space)
                     times.setdefault(item.grade_id, []).append(time.perf_counter() - start)
                     if failed:
-                        sys.exit(f"{assignment}: the solution fails {item.grade_id}: {failed}")
-        result[assignment] = {k: statistics.median(v) for k, v in times.items()}
+                        sys.exit(f"{name}: the solution fails {item.grade_id}: {failed}")
+        result[name] = {k: statistics.median(v) for k, v in times.items()}
     return result
 
 
@@ -68,6 +73,9 @@ def main() -> None:
         total = sum(items.values())
         line = f"{assignment:<15}{1e3 * total:8.1f} ms"
         if theirs:
+            if assignment not in theirs:
+                print(line)
+                continue
             before = sum(theirs[assignment].values())
             line += f"   (other checkout {1e3 * before:.1f} ms, ratio {total / before:.2f}x)"
         print(line)

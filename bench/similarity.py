@@ -42,7 +42,7 @@ from grader.similarity.answers import Submission, read_submissions, released_ass
 from grader.similarity.score import score_pairs  # noqa: E402
 
 COURSE = Course(REPO)
-ASSIGNMENTS = ("cross_entropy", "svm_hinge")
+ASSIGNMENTS = similarity_corpus.assignments()  # those with a labelled corpus
 
 
 def precision_recall(flagged: set[frozenset], copies: set[frozenset]) -> tuple[float, float]:
@@ -111,7 +111,7 @@ def accuracy(corpus: Path, scratch: Path) -> None:
         for threshold in (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
             sweep.setdefault(threshold, []).append(
                 precision_recall(_pairs(pairs, threshold), labels.copy_pairs))
-    print("\nthreshold sweep (precision / recall, cross_entropy then svm_hinge):")
+    print(f"\nthreshold sweep (precision / recall, {' then '.join(ASSIGNMENTS)}):")
     for threshold, values in sweep.items():
         mark = "  <- default" if threshold == Settings().threshold else ""
         print(f"  {threshold:.2f}  " + "   ".join(f"{p:.2f} / {r:.2f}" for p, r in values) + mark)

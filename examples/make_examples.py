@@ -12,7 +12,9 @@ A section for a function cell starts with the cell's ``def`` line, which must ma
 one; its body replaces the ``# YOUR CODE HERE`` stub, so the released docstring stays in place.
 A section for a cell without a function replaces the stub as a whole. Cells without a section
 keep their stub, exactly as a student who never touched them would submit them. Everything
-before the first section is the file's own preamble and is ignored.
+before the first section is the file's own preamble: it says in its docstring what the student
+gets wrong, and declares what that costs (``LOSES = {"test_...", ...}``, or ``"everything"``;
+``FLAGGED = [...]`` for what the staff's flags must say), which the example class's test checks.
 
 The output is ``examples/submitted/<student>/<assignment>/<assignment>.ipynb``, nbgrader's
 ``submitted/`` layout. Run from the repository root::
@@ -23,7 +25,9 @@ The output is ``examples/submitted/<student>/<assignment>/<assignment>.ipynb``, 
 from __future__ import annotations
 
 import argparse
+import ast
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -39,6 +43,35 @@ SECTION = re.compile(r"^# %% (?P<grade_id>\w+)\s*$")
 # Submissions damaged on purpose: the notebook file is cut off after this fraction of its text,
 # the way an interrupted upload leaves it (invalid JSON).
 TRUNCATED = {("gus", "cross_entropy"): 0.6}
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What a student's answers should earn, as their file's preamble declares it.
+
+    ``loses`` is the set of grade ids the answers lose (``LOSES = {...}``), or None for every
+    item (``LOSES = "everything"``: an untouched release, a damaged upload); ``flagged``
+    lists the phrases the staff's flags for review must say (``FLAGGED = [...]``).
+    """
+
+    loses: frozenset[str] | None
+    flagged: tuple[str, ...] = ()
+
+
+def read_expected(path: Path) -> Expected:
+    """The ``LOSES`` and ``FLAGGED`` declarations of an answers file (literals only)."""
+    found: dict[str, object] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        targets = [node.target] if isinstance(node, ast.AnnAssign) else \
+            node.targets if isinstance(node, ast.Assign) else []
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id in ("LOSES", "FLAGGED"):
+                found[target.id] = ast.literal_eval(node.value)
+    if "LOSES" not in found:
+        raise ValueError(f"{path}: declare LOSES = {{grade ids}} (or \"everything\")")
+    loses = found["LOSES"]
+    return Expected(None if loses == "everything" else frozenset(loses),
+                    tuple(found.get("FLAGGED", ())))
 
 
 def read_answers(path: Path) -> dict[str, str]:

@@ -363,7 +363,13 @@ def assert_gradient(
         )
 
 
-def _same(a: Any, b: Any) -> bool:
+def copy_args(args: Sequence[Any]) -> tuple:
+    """Deep copies of a call's arguments (what a student's function is given)."""
+    return tuple(copy.deepcopy(tuple(args)))
+
+
+def same(a: Any, b: Any) -> bool:
+    """True when an argument is exactly as it was: shape, dtype and every value (NaN too)."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a), np.asarray(b)
         return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True)
@@ -396,7 +402,7 @@ def assert_untouched(
     except (Exception, SystemExit) as exc:
         raise _raised(name, exc) from exc
     for arg_name, old, new in zip(arg_names, before, work, strict=True):
-        if _same(old, new):
+        if same(old, new):
             continue
         detail = ""
         if isinstance(old, np.ndarray) and np.shape(new) == old.shape and old.ndim:
@@ -420,8 +426,9 @@ _LIBRARY_PREFIXES = ("<frozen ", *sorted({
 }))
 
 
-def count_trace_events(func: Callable[..., Any], *args: Any) -> int:
-    """Number of ``call`` and ``line`` trace events of one call ``func(*args)`` in its own code.
+def traced_call(func: Callable[..., Any], *args: Any) -> tuple[int, Any]:
+    """One call ``func(*args)``: its ``call`` and ``line`` trace events in its own code, and
+    what it returned.
 
     Only events in code outside the standard library and installed packages are counted (the
     student's functions, lambdas, comprehensions and helpers). The call runs quietly on deep
@@ -436,11 +443,13 @@ def count_trace_events(func: Callable[..., Any], *args: Any) -> int:
 
     Returns
     -------
-    int
+    events : int
+    result : object
     """
-    if hasattr(func, "trace_events"):
+    if hasattr(func, "traced_call"):
         # a function living in another process is traced where it runs
-        return int(func.trace_events(*args))
+        events, result = func.traced_call(*args)
+        return int(events), result
     args = copy.deepcopy(args)
     count = 0
     own: dict[Any, bool] = {}
@@ -462,7 +471,7 @@ def count_trace_events(func: Callable[..., Any], *args: Any) -> int:
     with quiet(swallow_stdout=True):
         sys.settrace(tracer)
         try:
-            func(*args)
+            result = func(*args)
         finally:
             tampered = sys.gettrace() is not tracer
             sys.settrace(previous)
@@ -471,10 +480,24 @@ def count_trace_events(func: Callable[..., Any], *args: Any) -> int:
     if tampered:
         # Switching tracing off would hide a loop from the count.
         raise AssertionError("the function changed the Python tracer (sys.settrace).")
-    return count
+    return count, result
+
+
+def count_trace_events(func: Callable[..., Any], *args: Any) -> int:
+    """Number of trace events of one call ``func(*args)`` in its own code (:func:`traced_call`)."""
+    return traced_call(func, *args)[0]
+
+
+#: ``judge(args, result)``: raises AssertionError when a measured call's result is not one
+#: that earns the measurement (wrong values, another answer than the function gives elsewhere).
+Judge = Callable[[tuple, Any], None]
 
 
 Problem = Callable[[int], tuple]
+
+
+class _Judged(AssertionError):
+    """A judge's verdict on a measured call, passed on as it is."""
 
 
 def assert_loop_free(
@@ -484,6 +507,7 @@ def assert_loop_free(
     name: str,
     sizes: tuple[str, str] = ("a small problem", "a large problem"),
     slack: int = 5,
+    judge: Judge | None = None,
 ) -> None:
     """Require that the Python code `func` runs does not grow with the problem size.
 
@@ -508,15 +532,31 @@ def assert_loop_free(
         Descriptions of the two problems, e.g. ``("N=4, C=3", "N=64, C=16")``.
     slack : int
         Extra events tolerated on the large problem (data-dependent branches).
+    judge : callable, optional
+        ``judge(args, result)`` of every counted call: a count is evidence only for a call
+        whose result is right.
     """
     # warm-up where the steps are counted (the clean process): imports, caches
     warm = getattr(func, "isolated", func)
     call(warm, *small(0), name=name, swallow_stdout=True)
     call(warm, *large(0), name=name, swallow_stdout=True)
+
+    def counted(make: Problem, k: int) -> int:
+        args = make(k)
+        events, result = traced_call(func, *args)
+        if judge is not None:
+            try:
+                judge(args, result)
+            except AssertionError as exc:
+                raise _Judged(str(exc)) from None
+        return events
+
     try:
         # Stray events (finalizers, lazy imports) only ever add: the fewest of two runs counts.
-        n_small = min(count_trace_events(func, *small(k)) for k in (1, 2))
-        n_large = min(count_trace_events(func, *large(k)) for k in (1, 2))
+        n_small = min(counted(small, k) for k in (1, 2))
+        n_large = min(counted(large, k) for k in (1, 2))
+    except _Judged as exc:
+        raise AssertionError(str(exc)) from None
     except AssertionError as exc:
         raise AssertionError(f"{name} cannot be checked for loops: {exc}") from exc
     except (Exception, SystemExit) as exc:
@@ -576,6 +616,23 @@ def best_time(
     return float(best)
 
 
+def timed_call(func: Callable[..., Any], *args: Any) -> tuple[float, Any]:
+    """Wall-clock time of one quiet call ``func(*args)`` on copies, and what it returned.
+
+    Only the call is timed (the copies are made before). A function living in another process
+    is timed from this side of the boundary (``func.timed_call``).
+    """
+    if hasattr(func, "timed_call"):
+        seconds, result = func.timed_call(*args)
+        return float(seconds), result
+    work = copy.deepcopy(args)
+    with quiet(swallow_stdout=True):
+        t0 = time.perf_counter()
+        result = func(*work)
+        seconds = time.perf_counter() - t0
+    return seconds, result
+
+
 def assert_fast(
     func: Callable[..., Any],
     reference: Callable[..., Any],
@@ -585,6 +642,7 @@ def assert_fast(
     grace: float = 0.003,
     rounds: int = 5,
     budget: float = 0.6,
+    judge: Judge | None = None,
 ) -> None:
     """Require `func` to run within ``factor`` times the reference's best time plus `grace`.
 
@@ -613,6 +671,9 @@ def assert_fast(
         Largest number of student runs.
     budget : float
         Seconds after which no further round is started.
+    judge : callable, optional
+        ``judge(args, result)`` of every timed call: a time is evidence only for a call whose
+        result is right.
     """
     t_ref = t_student = np.inf
     start = time.perf_counter()
@@ -620,9 +681,12 @@ def assert_fast(
         args = make(k)
         t_ref = min(t_ref, best_time(reference, *args, repeats=3))
         try:
-            t_student = min(t_student, best_time(func, *args, repeats=1))
+            seconds, result = timed_call(func, *args)
         except (Exception, SystemExit) as exc:
             raise _raised(name, exc) from exc
+        if judge is not None:
+            judge(args, result)
+        t_student = min(t_student, seconds)
         if t_student <= factor * t_ref + grace or time.perf_counter() - start > budget:
             break
     limit = factor * t_ref + grace

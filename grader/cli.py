@@ -1,7 +1,8 @@
 """The ``grader`` command line: one sub-command per pipeline step.
 
 Each step lives in its own module and exposes a click command; this module only assembles them,
-so ``grader --help`` reads like the pipeline: release, grade, ci, feedback, report.
+so ``grader --help`` reads like the pipeline: author (new, check, mutants), release, grade, ci,
+feedback, report.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from grader.grade import template  # noqa: F401 - first, for its start-up settin
 # (module, attribute) of each sub-command, in pipeline order. Imported lazily so that
 # `grader --help` and a single command stay quick to start.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "new": ("grader.author.scaffold", "new_command"),
+    "check": ("grader.author.selftest", "check_command"),
+    "mutants": ("grader.author.mutants", "mutants_command"),
     "release": ("grader.release", "release_command"),
     "grade": ("grader.grade.command", "grade_command"),
     "ci": ("grader.grade.ci", "ci_command"),
@@ -75,4 +79,4 @@ def _on_a_cluster(args: list[str]) -> bool:
 @click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="grader")
 def main() -> None:
-    """Release, grade and report the classification-losses course (nbgrader inside)."""
+    """Author, release, grade and report an nbgrader course (nbgrader inside)."""

@@ -16,8 +16,11 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 from grader.gradebook import database_url, sqlite_path
+from grader.hidden import FOLDER as HIDDEN
 
 CONFIG_FILE = "nbgrader_config.py"
+#: nbgrader's own default of ``CourseDirectory.ignore``.
+DEFAULT_IGNORE = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
 
 
 class CourseError(Exception):
@@ -132,8 +135,15 @@ class Course:
         return sorted((self.source / self.check_assignment(assignment)).glob("*.ipynb"))
 
     def config(self) -> Config:
-        """nbgrader's configuration for this course, rooted at :attr:`root`."""
+        """nbgrader's configuration for this course, rooted at :attr:`root`.
+
+        nbgrader never copies an assignment's hidden folder anywhere (release, exchange,
+        autograded/), whatever the course's own configuration says.
+        """
         config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.db_url = self.db_url
+        ignore = list(config.CourseDirectory.get("ignore", DEFAULT_IGNORE))
+        if HIDDEN not in ignore:
+            config.CourseDirectory.ignore = [*ignore, HIDDEN]
         return config

@@ -100,7 +100,7 @@ def release(course: Course, assignments: Sequence[str] = ()) -> list[str]:
 def release_command(assignments: tuple[str, ...], check: bool, database: str | None,
                     course_dir: str | None) -> None:
     """Release every assignment, or the named ASSIGNMENTS, into release/."""
-    from grader.author import check_release
+    from grader.author.leaks import check_release
 
     try:
         course = Course.find(course_dir, database)

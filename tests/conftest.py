@@ -13,7 +13,7 @@ from grader.course import Course
 from grader.release import release, release_copy
 
 REPO = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = ("cross_entropy", "svm_hinge")
+ASSIGNMENTS = tuple(Course(REPO).assignments())  # the course says which, in one place
 
 
 def make_course(root: Path, assignments: tuple[str, ...] = ASSIGNMENTS) -> Course:
@@ -135,9 +135,9 @@ def course_holding_an_item(root: Path, reason: str, assignment: str = "cross_ent
     path = root / "source" / assignment / f"{assignment}.ipynb"
     nb = nbformat.read(path, 4)
     test = cell(nb, item)
-    hidden = f"hidden.{item.removeprefix('test_')}("
     test.source = "\n".join(f"from grader.checks import Review\nraise Review({reason!r})"
-                            if hidden in line else line for line in test.source.splitlines())
+                            if line.startswith("grade(") else line
+                            for line in test.source.splitlines())
     nbformat.write(nb, path)
     course = Course(root)
     release(course, [assignment])

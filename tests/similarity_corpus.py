@@ -13,6 +13,7 @@ import ast
 import importlib.util
 import itertools
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,9 +25,12 @@ _COPY = re.compile(r"^copy of (\w+):")
 
 
 def _make_examples():
+    if "make_examples" in sys.modules:
+        return sys.modules["make_examples"]
     spec = importlib.util.spec_from_file_location(
         "make_examples", REPO / "examples" / "make_examples.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules["make_examples"] = module  # its dataclasses look themselves up
     spec.loader.exec_module(module)
     return module
 
@@ -65,11 +69,15 @@ def labels(assignment: str) -> Labels:
     return Labels(students, copies)
 
 
-def build(release: Path, out: Path, assignments: tuple[str, ...] = ("cross_entropy",
-                                                                     "svm_hinge")) -> Path:
+def assignments() -> list[str]:
+    """The assignments that have a labelled corpus (it is optional)."""
+    return sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and any(p.glob("*.py")))
+
+
+def build(release: Path, out: Path, names: list[str] | None = None) -> Path:
     """Write every corpus student's notebooks into ``out/<student>/<assignment>/``."""
     fill, read_answers = (getattr(_make_examples(), name) for name in ("fill", "read_answers"))
-    for assignment in assignments:
+    for assignment in names or assignments():
         for path in sorted((CORPUS / assignment).glob("*.py")):
             nb = nbformat.read(release / assignment / f"{assignment}.ipynb", as_version=4)
             fill(nb, read_answers(path), f"{path.stem}/{assignment}")

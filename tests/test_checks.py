@@ -6,12 +6,17 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from grader import checks
-from grader import reference as ref
+from grader.hidden import load_folder
+
+# correct losses to check the checks with: the course's own reference solutions
+ref = load_folder(Path(__file__).resolve().parents[1] / "source" / "svm_hinge" / "hidden").module(
+    "reference")
 
 # ---- call and quiet ------------------------------------------------------------------------
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-from collections.abc import Callable
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import ASSIGNMENTS, REPO, source_notebook
+from conftest import REPO, source_notebook
 
 from grader.course import Course
 from grader.grade.record import FAILED, GRADED, Outcome
@@ -28,42 +28,23 @@ pytestmark = pytest.mark.notebook
 
 EXAMPLES = REPO / "examples"
 SUBMITTED = EXAMPLES / "submitted"
-STUDENTS = ("ada", "ben", "cleo", "dan", "eve", "finn", "gus", "hal")
 
-# The test items each student loses (grade ids without the "test_" prefix). "finn" submitted
-# the release untouched and "gus"'s cross_entropy file is damaged: both lose everything.
-LOST: dict[str, dict[str, set[str]]] = {
-    "cross_entropy": {
-        "ada": set(),
-        "ben": set(),  # loops everywhere; this assignment does not grade vectorisation
-        "cleo": {"sigmoid_stable", "softmax_stable", "bce_stable", "sce_stable"},
-        "dan": {"softmax_untouched", "logit_gradients", "affine_map"},
-        "eve": {"sce_loss", "sce_gradient", "sce_stable", "sce_shapes", "sce_untouched",
-                "two_class_logit", "reduction", "affine_map", "logit_gradients",
-                "saturation_ratio", "concave_threshold"},
-        "hal": {"bce_loss", "bce_gradient", "reduction"},  # right only up to 2048 samples
-    },
-    "svm_hinge": {
-        "ada": set(),
-        "ben": {"svm_vec_loop_free", "svm_vec_speed", "softmax_loop_free"},
-        "cleo": {"softmax_stable"},
-        "dan": {"svm_naive_gradient", "svm_vec_gradient"},
-        "eve": {"svm_vec_loss", "svm_vec_gradient", "svm_vec_shapes", "svm_vec_untouched",
-                "svm_vec_loop_free", "svm_vec_speed", "softmax_loss", "softmax_gradient",
-                "softmax_stable", "softmax_shapes", "softmax_untouched", "softmax_loop_free",
-                "softmax_speed"},
-        "gus": set(),
-        # a finite-difference naive gradient; a vectorised loss that assumes 64 features
-        "hal": {"svm_naive_gradient", "svm_vec_loss", "svm_vec_gradient"},
-    },
-}
-# Students who wrote the derivation: it awaits manual grading (None). An unanswered one is
-# scored 0 by nbgrader itself, with no manual grading needed.
-WROTE_DERIVATION = {
-    "cross_entropy": {"ada", "ben", "dan"},
-    "svm_hinge": {"ada", "cleo", "dan", "gus"},
-}
-DAMAGED = {("gus", "cross_entropy")}
+
+def _examples_module():
+    spec = importlib.util.spec_from_file_location("make_examples", EXAMPLES / "make_examples.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("make_examples", module)  # its dataclasses look themselves up
+    spec.loader.exec_module(module)
+    return module
+
+
+MAKE = _examples_module()
+#: Every example student's answers file, by (assignment, student): examples are optional per
+#: assignment, and a student may have answered some assignments only.
+ANSWERS = {(p.parent.name, p.stem): p for p in sorted((EXAMPLES / "answers").glob("*/*.py"))}
+EXAMPLE_ASSIGNMENTS = sorted({a for a, _ in ANSWERS})
+DAMAGED = {(a, s) for s, a in MAKE.TRUNCATED}
 
 
 def points(assignment: str) -> dict[str, tuple[bool, float]]:
@@ -75,13 +56,16 @@ def points(assignment: str) -> dict[str, tuple[bool, float]]:
 
 
 def expected_scores(assignment: str, student: str) -> dict[str, float | None]:
-    """The score sheet ``student``'s answers should earn: full marks except the lost items."""
-    lost = LOST[assignment].get(student)
+    """The score sheet ``student``'s answers should earn: full marks except the lost items;
+    a written answer they wrote awaits grading (None), one they did not scores 0."""
+    path = ANSWERS[assignment, student]
+    lost = MAKE.read_expected(path).loses
+    wrote = set(MAKE.read_answers(path))
     expected: dict[str, float | None] = {}
     for grade_id, (manual, max_score) in points(assignment).items():
         if manual:
-            expected[grade_id] = None if student in WROTE_DERIVATION[assignment] else 0.0
-        elif lost is None or grade_id.removeprefix("test_") in lost:
+            expected[grade_id] = None if grade_id in wrote and lost is not None else 0.0
+        elif lost is None or grade_id in lost:
             expected[grade_id] = 0.0
         else:
             expected[grade_id] = max_score
@@ -89,7 +73,11 @@ def expected_scores(assignment: str, student: str) -> dict[str, float | None]:
 
 
 def _students(assignment: str) -> list[str]:
-    return sorted(s for s in STUDENTS if (s, assignment) not in DAMAGED)
+    return sorted(s for a, s in ANSWERS if a == assignment and (a, s) not in DAMAGED)
+
+
+def _cases() -> list[tuple[str, str]]:
+    return [(a, s) for a in EXAMPLE_ASSIGNMENTS for s in _students(a)]
 
 
 class Graded:
@@ -120,25 +108,28 @@ def graded(released_template: Course, tmp_path_factory: pytest.TempPathFactory) 
     return Graded(Course(root))
 
 
-def test_every_example_is_expected() -> None:
-    found = {(p.parts[-3], p.parts[-2]) for p in SUBMITTED.glob("*/*/*.ipynb")}
-    assert found == {(s, a) for s in STUDENTS for a in ASSIGNMENTS}
-    for assignment in ASSIGNMENTS:  # finn loses everything; anyone else needs a LOST entry
-        assert set(LOST[assignment]) | {"finn"} == set(_students(assignment))
+def test_every_example_declares_what_it_earns() -> None:
+    found = {(p.parts[-2], p.parts[-3]) for p in SUBMITTED.glob("*/*/*.ipynb")}
+    assert found == set(ANSWERS)
+    course = Course(REPO)
+    for (assignment, _student), path in ANSWERS.items():
+        assert assignment in course.assignments(), path
+        loses = MAKE.read_expected(path).loses
+        # every lost item is an autograded item of the assignment
+        assert loses is None or loses <= {g for g, (manual, _) in points(assignment).items()
+                                          if not manual}, path
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", EXAMPLE_ASSIGNMENTS)
 def test_everyone_is_graded_but_the_damaged(graded: Graded, assignment: str) -> None:
     outcomes = graded.run(assignment)
-    assert sorted(outcomes) == list(STUDENTS)
+    assert sorted(outcomes) == sorted(s for a, s in ANSWERS if a == assignment)
     for student in _students(assignment):
         assert outcomes[student].status == GRADED, (student, outcomes[student].reasons)
         assert outcomes[student].reasons == []
 
 
-@pytest.mark.parametrize(("assignment", "student"), [
-    (a, s) for a in ASSIGNMENTS for s in _students(a) if s != "finn"
-])
+@pytest.mark.parametrize(("assignment", "student"), _cases())
 def test_student_loses_exactly_the_wrong_items(graded: Graded, assignment: str,
                                                student: str) -> None:
     got = graded.scores(assignment, student)
@@ -149,42 +140,38 @@ def test_student_loses_exactly_the_wrong_items(graded: Graded, assignment: str,
     assert outcome.max_score == sum(p for _, p in points(assignment).values())
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_ada_earns_every_autograded_point(graded: Graded, assignment: str) -> None:
-    got = graded.scores(assignment, "ada")
-    for grade_id, (manual, max_score) in points(assignment).items():
-        assert got[grade_id] == (None if manual else max_score), grade_id
+@pytest.mark.parametrize("assignment", EXAMPLE_ASSIGNMENTS)
+def test_some_student_earns_every_autograded_point_and_one_none(graded: Graded,
+                                                               assignment: str) -> None:
+    """The example class spans the range: a correct answer, and nothing at all."""
+    sheets = [expected_scores(assignment, s) for s in _students(assignment)]
+    autograded = {g for g, (manual, _) in points(assignment).items() if not manual}
+    full = [sheet for sheet in sheets if all(sheet[g] for g in autograded)]
+    assert full, f"no example student of {assignment} earns every autograded point"
+    for student in _students(assignment):
+        if MAKE.read_expected(ANSWERS[assignment, student]).loses is None:
+            got = graded.scores(assignment, student)
+            assert all(score == 0.0 for score in got.values()), got  # written answers: 0
+            outcome = graded.run(assignment)[student]
+            assert (outcome.status, outcome.score) == (GRADED, 0.0)
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_untouched_release_scores_zero(graded: Graded, assignment: str) -> None:
-    got = graded.scores(assignment, "finn")
-    assert set(got) == set(points(assignment))
-    assert all(score == 0.0 for score in got.values()), got  # written answers too: 0, not pending
-    outcome = graded.run(assignment)["finn"]
-    assert (outcome.status, outcome.score) == (GRADED, 0.0)
-
-
-def test_damaged_notebook_fails_with_a_reason(graded: Graded) -> None:
-    outcome = graded.run("cross_entropy")["gus"]
+@pytest.mark.parametrize(("assignment", "student"), sorted(DAMAGED))
+def test_damaged_notebook_fails_with_a_reason(graded: Graded, assignment: str,
+                                              student: str) -> None:
+    outcome = graded.run(assignment)[student]
     assert outcome.status == FAILED
     assert outcome.score == 0.0
     assert len(outcome.reasons) == 1
-    assert "cross_entropy.ipynb" in outcome.reasons[0]
+    assert f"{assignment}.ipynb" in outcome.reasons[0]
     assert "not valid JSON" in outcome.reasons[0]
-    assert set(graded.scores("cross_entropy", "gus").values()) == {0.0}
-    record = graded.course.autograded / "gus" / "cross_entropy" / ".grading.json"
+    assert set(graded.scores(assignment, student).values()) == {0.0}
+    record = graded.course.autograded / student / assignment / ".grading.json"
     assert json.loads(record.read_text())["status"] == FAILED
-    # The same student's intact notebook of the other assignment is graded in full.
-    assert graded.run("svm_hinge")["gus"].status == GRADED
-
-
-def _load_generator() -> Callable[[Path, Path], list[Path]]:
-    spec = importlib.util.spec_from_file_location("make_examples", EXAMPLES / "make_examples.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.build
+    # The same student's intact notebooks of the other assignments are graded in full.
+    for other in EXAMPLE_ASSIGNMENTS:
+        if other != assignment and (other, student) in ANSWERS:
+            assert graded.run(other)[student].status == GRADED
 
 
 def _cells(path: Path) -> list[tuple[str, str | None, str]] | str:
@@ -201,7 +188,7 @@ def _cells(path: Path) -> list[tuple[str, str | None, str]] | str:
 
 def test_examples_are_up_to_date(released_template: Course, tmp_path: Path) -> None:
     """The committed examples are what make_examples.py builds from the current release."""
-    build = _load_generator()
+    build = MAKE.build
     fresh = {p.relative_to(tmp_path) for p in build(released_template.release, tmp_path)}
     committed = {p.relative_to(SUBMITTED) for p in SUBMITTED.glob("*/*/*.ipynb")}
     assert fresh == committed
@@ -210,13 +197,14 @@ def test_examples_are_up_to_date(released_template: Course, tmp_path: Path) -> N
                        "run `.venv/bin/python examples/make_examples.py`")
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_only_a_numerical_gradient_is_flagged_for_review(graded: Graded,
-                                                          assignment: str) -> None:
-    """hal's naive gradient calls numerical_gradient: flagged; nobody else's answer is."""
+@pytest.mark.parametrize("assignment", EXAMPLE_ASSIGNMENTS)
+def test_only_what_is_declared_is_flagged_for_review(graded: Graded, assignment: str) -> None:
+    """A student is flagged exactly when their answers say so (hal's naive gradient calls
+    numerical_gradient), with what the flag must say; nobody else's answer is."""
     outcomes = graded.run(assignment)
-    flagged = {student for student, outcome in outcomes.items() if outcome.suspicious}
-    assert flagged == ({"hal"} if assignment == "svm_hinge" else set())
-    if assignment == "svm_hinge":
-        (why,) = outcomes["hal"].suspicious
-        assert "svm_loss_naive computes a gradient by finite differences" in why
+    for student in _students(assignment):
+        phrases = MAKE.read_expected(ANSWERS[assignment, student]).flagged
+        flags = outcomes[student].suspicious
+        assert len(flags) == len(phrases), (student, flags)
+        for phrase in phrases:
+            assert any(phrase in flag for flag in flags), (student, phrase, flags)

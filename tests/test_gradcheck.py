@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from grader import gradcheck as gc
-from grader import reference as ref
+from grader.hidden import load_folder
+
+# correct losses to check the checks with: the course's own reference solutions
+ref = load_folder(Path(__file__).resolve().parents[1] / "source" / "svm_hinge" / "hidden").module(
+    "reference")
 
 
 def quadratic(x: np.ndarray) -> float:

@@ -1,13 +1,12 @@
 """Nothing secret reaches a student: not in feedback, not in what ``grader ci`` prints or writes.
 
 Secret lines are the solutions and hidden tests of the source notebooks and the code of the
-reference solutions. The release is checked by ``test_selftest``; here the outputs of a real
-grading run are.
+assignment's hidden folder (its spec and reference solutions). The release is checked by
+``test_selftest``; here the outputs of a real grading run are.
 """
 
 from __future__ import annotations
 
-import ast
 import html
 import json
 
@@ -15,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import REPO
 
-from grader.author import find_leaks, secret_lines
+from grader.author.leaks import find_leaks, secret_lines
 from grader.cli import main
 from grader.course import Course
 from grader.feedback import generate_feedback
@@ -26,31 +25,10 @@ A = "cross_entropy"
 EXAMPLES = REPO / "examples" / "submitted"
 
 
-def reference_lines() -> dict[str, str]:
-    """Code lines of the reference solutions (docstrings, comments and imports left out)."""
-    path = REPO / "grader" / "reference.py"
-    text = path.read_text()
-    lines = text.splitlines()
-    docstrings = set()
-    for node in ast.walk(ast.parse(text)):
-        body = getattr(node, "body", None)
-        first = body[0] if isinstance(body, list) and body else None
-        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
-                and isinstance(first.value.value, str):
-            docstrings.update(range(first.lineno, first.end_lineno + 1))
-    secrets = {}
-    for number, raw in enumerate(lines, start=1):
-        line = raw.strip()
-        if number in docstrings or len(line) < 20 or line.startswith(("#", "import", "from")):
-            continue
-        secrets[line] = "reference"
-    return secrets
-
-
 @pytest.fixture(scope="module")
 def secrets() -> dict[str, str]:
     course = Course(REPO)
-    found = {**secret_lines(course, A), **reference_lines()}
+    found = secret_lines(course, A)
     assert len(found) > 50
     return found
 
@@ -82,5 +60,5 @@ def test_feedback_and_ci_output_leak_nothing(secrets, tmp_path) -> None:
 
 
 def test_leak_finder_sees_a_reference_line(secrets) -> None:
-    line = next(line for line, kind in secrets.items() if kind == "reference")
+    line = next(line for line, kind in secrets.items() if kind == "hidden reference.py")
     assert find_leaks(f"<p>\n  {line}\n</p>", secrets) == [line]

@@ -1,19 +1,22 @@
-"""Mutation analysis of the hidden tests (bench/mutants.py): its operators, its verdicts, and
+"""Mutation analysis of the hidden tests (``grader mutants``): its operators, its verdicts, and
 the whole run: every mutant of every graded function is killed or reviewed as equivalent."""
 
 from __future__ import annotations
 
 import json
-import sys
 
 import libcst as cst
 import pytest
+from click.testing import CliRunner
 from conftest import REPO
 
-sys.path.insert(0, str(REPO / "bench"))
+from grader.author import mutants
+from grader.author import mutation_operators as ops
+from grader.author.notebook import Assignment
+from grader.course import Course
 
-import mutants  # noqa: E402
-import mutation_operators as ops  # noqa: E402
+COURSE = Course(REPO)
+SVM, CE = Assignment(COURSE, "svm_hinge"), Assignment(COURSE, "cross_entropy")
 
 
 def mutate(operator, code: str) -> list[str]:
@@ -49,7 +52,7 @@ def test_the_operators_say_what_students_get_wrong():
 
 
 def test_mutants_of_every_graded_function_come_from_mutmut_and_our_operators():
-    made = mutants.generate("svm_hinge", mutants.graded_functions("svm_hinge"))
+    made = mutants.generate(SVM, mutants.graded_functions(SVM))
     assert {m.function for m in made} == {"svm_loss_naive", "svm_loss_vectorized",
                                           "softmax_loss_vectorized"}
     origins = {m.operator for m in made}
@@ -58,18 +61,18 @@ def test_mutants_of_every_graded_function_come_from_mutmut_and_our_operators():
 
 
 def test_a_wrong_mutant_loses_its_items_and_only_those():
-    made = mutants.generate("svm_hinge", {"svm_loss_naive"})
+    made = mutants.generate(SVM, {"svm_loss_naive"})
     (cap,) = [m for m in made if "min(W.shape[1], 10)" in m.diff]
-    mutants.grade_all([cap], jobs=1, progress=False)
+    mutants.grade_all([cap], {"svm_hinge": SVM}, jobs=1, progress=False)
     assert set(cap.lost) == {"test_svm_naive_loss", "test_svm_naive_gradient"}
-    assert mutants.leaks([cap]) == []
+    assert mutants.leaks([cap], {"svm_hinge": SVM}) == []
     cap.lost["test_softmax_loss"] = "lost for no reason"
-    assert mutants.leaks([cap]) == [
+    assert mutants.leaks([cap], {"svm_hinge": SVM}) == [
         f"{cap.key} loses test_softmax_loss, which does not use svm_loss_naive"]
 
 
 def test_classification_fails_on_survivors_and_on_a_stale_list():
-    made = mutants.generate("cross_entropy", {"two_class_logit"})
+    made = mutants.generate(CE, {"two_class_logit"})
     for m in made:
         m.lost = {}
     problems = mutants.classify(made, {})
@@ -81,15 +84,20 @@ def test_classification_fails_on_survivors_and_on_a_stale_list():
 
 
 def test_every_listed_equivalent_mutant_has_a_reason():
-    listed = mutants.read_equivalent()
-    assert listed and all(len(reason) > 20 for reason in listed.values())
+    for assignment in (CE, SVM):
+        listed = mutants.read_equivalent(assignment)
+        assert listed and all(len(reason) > 20 for reason in listed.values())
 
 
-@pytest.mark.notebook  # slow-ish: every mutant of both assignments, graded in-process
-def test_no_mutant_of_a_graded_function_survives(tmp_path, capsys):
+@pytest.mark.notebook  # slow-ish: every mutant of every assignment, graded in-process
+def test_no_mutant_of_a_graded_function_survives(tmp_path):
     out = tmp_path / "mutants.json"
-    assert mutants.main(["--jobs", "2", "--out", str(out)]) == 0, capsys.readouterr().out
+    result = CliRunner().invoke(mutants.mutants_command,
+                                ["--jobs", "2", "--out", str(out), "--course", str(REPO)])
+    assert result.exit_code == 0, result.output
     report = json.loads(out.read_text())
     assert len(report) > 300
     assert {m["status"] for m in report} == {"killed", "equivalent"}
-    assert "100.0%" in capsys.readouterr().out.splitlines()[-4]
+    assert {m["assignment"] for m in report} == set(COURSE.assignments())
+    totals = [line for line in result.output.splitlines() if line.startswith("all ")]
+    assert totals and totals[0].endswith("100.0%")

@@ -22,7 +22,7 @@ import yaml
 from click.testing import CliRunner
 from conftest import ASSIGNMENTS, REPO
 
-from grader.author import secret_lines
+from grader.author.leaks import secret_lines
 from grader.cli import main
 from grader.course import Course, CourseError
 from grader.platforms.starter import WORKFLOW, build_starter, leaks_in
@@ -364,7 +364,8 @@ def test_autograder_zip_layout(autograder: Path) -> None:
         names = set(archive.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
     for name in ("setup.sh", "run_autograder", "pyproject.toml", "nbgrader_config.py",
-                 "grader/hidden/cross_entropy.py", "grader/reference.py", "grader/cli.py",
+                 "source/cross_entropy/hidden/spec.py", "source/cross_entropy/hidden/reference.py",
+                 "grader/cli.py",
                  "source/cross_entropy/cross_entropy.ipynb"):
         assert name in names, name
     assert not any(n.startswith("source/svm_hinge") for n in names)

@@ -2,7 +2,9 @@
 
 The solution notebook earns every autograded point (its written answers wait for a grader),
 the untouched release earns nothing and grades without crashing, ``release/`` is what nbgrader
-makes from ``source/`` today, and no line of a solution or hidden test is in it.
+makes from ``source/`` today, and no line of a solution or hidden test is in it; and the
+in-process checks of ``grader check`` (spec and notebook agree, a numerical gradient earns no
+gradient item) find nothing. All of it is derived from each assignment's notebook and spec.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import nbformat
 import pytest
 from conftest import ASSIGNMENTS, REPO, source_notebook, submit
 
-from grader.author import check_release, find_leaks, leaks_in_release, secret_lines
+from grader.author.leaks import check_release, find_leaks, leaks_in_release, secret_lines
+from grader.author.selftest import check
 from grader.course import Course
 from grader.grade.record import GRADED
 from grader.grade.results import item_results
@@ -48,7 +51,6 @@ def test_solution_earns_every_autograded_point(graded: dict, assignment: str) ->
     failed = {i.grade_id: i.message for i in items if not i.manual and i.status != "passed"}
     assert failed == {}
     manual = [i for i in items if i.manual]
-    assert manual, "each assignment has a written derivation"
     assert all(i.status == "pending" for i in manual), "written answers wait for a grader"
     auto_total = sum(i.max_score for i in items if not i.manual)
     assert outcome.score == auto_total
@@ -64,6 +66,12 @@ def test_untouched_release_earns_nothing(graded: dict, assignment: str) -> None:
     # every test failed for the right reason: the stub, not a crash of the grader
     messages = {i.message for i in items if not i.manual}
     assert all(m and ("NotImplementedError" in m or "NameError" in m) for m in messages), messages
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_spec_and_notebook_agree_and_no_numerical_gradient_earns_a_point(assignment) -> None:
+    report = check(Course(REPO), assignment, kernels=False, mutants=False)
+    assert report.problems == [], "\n".join(report.problems)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

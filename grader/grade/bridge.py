@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from grader.grade.clean import CleanProcess
 
 
+#: The ``ename`` of a function that computes something else where it is measured than in its
+#: notebook: every item that used it scores 0 and the submission is flagged.
+DIVERGED = "BehavesDifferentlyWhenMeasured"
+
+
 class BridgeError(RuntimeError):
     """A call could not be answered (a fault of the student's code, or a broken kernel)."""
 
@@ -102,7 +107,8 @@ class StudentFunction:
     """Stands in for a function defined in the student's kernel.
 
     Loop-freeness and speed are measured on :attr:`isolated`, the same function in a clean
-    process; hidden tests of untouched inputs call :attr:`isolated` too.
+    process (:meth:`traced_call`, :meth:`timed_call`); hidden tests of untouched inputs call
+    :attr:`isolated` too.
     """
 
     def __init__(self, bridge: Bridge, name: str, clean_copy: bool = False) -> None:
@@ -147,38 +153,40 @@ class StudentFunction:
         answer, data = self._send("call", args)
         return channel.decode(answer.get("result"), data, f"what {self.name} returned")
 
-    def trace_events(self, *args: Any) -> int:
-        """Trace events of one call in the student's own code, counted in the clean process."""
+    def traced_call(self, *args: Any) -> tuple[int, Any]:
+        """Trace events of one call in the student's own code, counted in the clean process,
+        and what the call returned there."""
         if not self.clean_copy and self.bridge.clean is not None:
-            return self.isolated.trace_events(*args)
-        answer, _ = self._send("trace", args)
+            return self.isolated.traced_call(*args)
+        answer, data = self._send("trace", args)
         if answer.get("tampered"):
             raise AssertionError("the function changed the Python tracer (sys.settrace).")
-        return int(answer.get("events", 0))
+        result = channel.decode(answer.get("result"), data, f"what {self.name} returned")
+        return int(answer.get("events", 0)), result
 
-    def best_time(self, *args: Any, repeats: int = 5, budget: float = 0.5,
-                  good_enough: float = 0.0) -> float:
-        """Shortest time of a call, measured from here: the kernel cannot misreport it.
+    def timed_call(self, *args: Any) -> tuple[float, Any]:
+        """Time of one call, measured from here (the kernel cannot misreport it), and what the
+        call returned, fetched after the timed window.
 
         The cost of a round trip that calls nothing is measured the same way and subtracted.
         The function runs in the clean process, where nothing else of the notebook runs.
         """
         if not self.clean_copy and self.bridge.clean is not None:
-            return self.isolated.best_time(*args, repeats=repeats, budget=budget,
-                                           good_enough=good_enough)
-        self.bridge.request("stage", self.name, args)  # inputs cross once, not every time
-        start = time.perf_counter()
-        best = float("inf")
-        for _ in range(max(1, repeats)):
-            t0 = time.perf_counter()
-            self._send("repeat", ())
-            t1 = time.perf_counter()
-            self.bridge.request("kind", self.name)
-            t2 = time.perf_counter()
-            best = min(best, max(0.0, (t1 - t0) - (t2 - t1)))
-            if best <= good_enough or time.perf_counter() - start > budget:
-                break
-        return best
+            return self.isolated.timed_call(*args)
+        self.bridge.request("stage", self.name, args)  # inputs cross before the timing
+        t0 = time.perf_counter()
+        self._send("repeat", ())
+        t1 = time.perf_counter()
+        self.bridge.request("kind", self.name)
+        t2 = time.perf_counter()
+        answer, data = self._send("last", ())
+        result = channel.decode(answer.get("result"), data, f"what {self.name} returned")
+        return max(0.0, (t1 - t0) - (t2 - t1)), result
+
+    def diverged(self, reason: str) -> None:
+        """The function answers differently where it is measured than in its notebook: from
+        now on it fails at once, and the items already earned with it are revoked."""
+        self.bridge.faults[self.name] = BridgeError(reason, DIVERGED)
 
 
 class StudentNamespace(dict):

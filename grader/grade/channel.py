@@ -26,6 +26,7 @@ import numpy as np
 MAX_FRAME = 256 * 2**20
 _DTYPE = re.compile(r"^[<>|=]?[biuf][1-8]$")
 _MAX_DEPTH = 3
+_MAX_KEYS = 256
 
 
 #: Written into the kernel's standard output before each output message (with its number),
@@ -176,7 +177,8 @@ class FrameReader:
 
 
 def encode(value: Any, buffers: list[bytes], depth: int = 0) -> dict[str, Any]:
-    """Describe numbers, arrays and (nested) tuples or lists of them; append array bytes.
+    """Describe numbers, arrays and (nested) tuples, lists or string-keyed dicts of them;
+    append array bytes.
 
     Anything else is described only by its type name: it cannot cross.
     """
@@ -193,6 +195,10 @@ def encode(value: Any, buffers: list[bytes], depth: int = 0) -> dict[str, Any]:
     if isinstance(value, (tuple, list)) and depth < _MAX_DEPTH:
         return {"seq": [encode(v, buffers, depth + 1) for v in value],
                 "tuple": isinstance(value, tuple)}
+    if isinstance(value, dict) and depth < _MAX_DEPTH and len(value) <= _MAX_KEYS \
+            and all(isinstance(key, str) for key in value):
+        # a dict of gradients, say; keys cross as JSON strings, values as any of the above
+        return {"map": [[key, encode(v, buffers, depth + 1)] for key, v in value.items()]}
     return {"type": type(value).__name__}
 
 
@@ -210,6 +216,12 @@ def decode(value: Any, buffers: Sequence[bytearray], what: str, depth: int = 0) 
     if "seq" in value and isinstance(value["seq"], list) and depth < _MAX_DEPTH:
         items = [decode(v, buffers, what, depth + 1) for v in value["seq"]]
         return tuple(items) if value.get("tuple") else items
+    if "map" in value and isinstance(value["map"], list) and depth < _MAX_DEPTH:
+        pairs = value["map"]
+        if len(pairs) > _MAX_KEYS or not all(
+                isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in pairs):
+            raise TypeError(f"{what} could not be read")
+        return {key: decode(v, buffers, what, depth + 1) for key, v in pairs}
     if "py" in value and (value["py"] is None or isinstance(value["py"], (bool, int))):
         return value["py"]
     raise TypeError(f"{what} is a {value.get('type', 'value of unknown type')}, not numbers")

@@ -35,6 +35,9 @@ from grader.gradebook import sqlite_path
 
 # Tasks in flight per worker thread: enough to keep every thread busy while results travel.
 IN_FLIGHT_PER_THREAD = 2
+#: What every job of a run shares, scattered to each worker once: the instructor's files and
+#: the assignment's hidden tests.
+SHARED = ("files", "hidden")
 
 
 class ClusterError(CourseError):
@@ -77,7 +80,7 @@ class ClusterScheduler:
             if others:
                 raise ClusterError(
                     f"Dask workers {', '.join(sorted(others))} run another version of the "
-                    "grader package (grading code or hidden tests) than this process; install "
+                    "grader package (the grading engine) than this process; install "
                     "the same version on every worker")
             self.plugin = f"grader-{uuid.uuid4().hex[:12]}"
             self.client.register_plugin(
@@ -118,7 +121,7 @@ class ClusterScheduler:
                     exhausted = True
                     return
                 course = self._course(job, shared)
-                light = {k: v for k, v in job.items() if k != "files"}
+                light = {k: v for k, v in job.items() if k not in SHARED}
                 future = self.client.submit(grade_task, light, course, self.plugin,
                                             key=f"grade-{uuid.uuid4().hex}", pure=False)
                 in_flight[future] = key
@@ -139,7 +142,8 @@ class ClusterScheduler:
             self.close()
 
     def _course(self, job: dict[str, Any], shared: dict[tuple[str, int], Any]) -> Any:
-        """The scattered ``{"cells", "files"}`` of ``job``'s course (sent to each worker once)."""
+        """The scattered ``{"cells", "files", "hidden"}`` of ``job``'s course (sent to each
+        worker once)."""
         url = job["resources"]["nbgrader"]["db_url"]
         marker = (url, id(job["files"]))
         if marker not in shared:
@@ -147,8 +151,8 @@ class ClusterScheduler:
             if path is None:
                 raise ValueError(f"jobs must carry a SQLite copy of the cells, not {url}")
             shared[marker] = self.client.scatter(
-                {"cells": Path(path).read_bytes(), "files": job["files"]}, broadcast=True,
-                hash=False)
+                {"cells": Path(path).read_bytes(),
+                 **{name: job.get(name, {}) for name in SHARED}}, broadcast=True, hash=False)
         return shared[marker]
 
     def _result(self, future: Any) -> dict[str, Any]:

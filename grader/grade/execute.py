@@ -18,7 +18,6 @@ A fault costs the function at fault, not the rest of the notebook:
 from __future__ import annotations
 
 import ast
-import builtins
 import codecs
 import json
 import time
@@ -29,11 +28,12 @@ from typing import Any
 import nbformat
 from nbformat import NotebookNode
 
-from grader.grade.bridge import Bridge, BridgeError
+from grader.grade.bridge import DIVERGED, Bridge, BridgeError
 from grader.grade.clean import CleanProcess
 from grader.grade.codescan import parse
 from grader.grade.kernel import GRACE, OUTPUT_FRAME, Kernel, KernelLost, Timeout
 from grader.grade.verdict import Verdict, apply_verdict, judge, split_hidden
+from grader.hidden import student_names
 
 KERNEL_DIED = "KernelDied"
 TIMED_OUT = "CellTimeoutError"
@@ -168,22 +168,6 @@ def top_level_names(source: str) -> set[str]:
     return names
 
 
-def student_names(hidden: str) -> set[str]:
-    """The student's names a hidden test uses: those it reads but does not define itself."""
-    try:
-        tree = ast.parse(hidden)
-    except SyntaxError:
-        return set()
-    defined = {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree)
-               if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
-    defined |= {node.id for node in ast.walk(tree)
-                if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)}
-    # builtins are nobody's: a fault of the student's ``len`` would otherwise mark ``len``
-    return {node.id for node in ast.walk(tree)
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} - defined - set(
-        dir(builtins))
-
-
 @dataclass
 class NotebookRun:
     """Runs one sanitized notebook; the verdicts and what went wrong are kept on it.
@@ -196,16 +180,20 @@ class NotebookRun:
         Returns a fresh kernel (booting).
     budget : Budget
         Time, restarts and output allowed.
+    spec : Spec, optional
+        The assignment's spec, whose items the hidden tests grade (``grade("item")``).
     """
 
     nb: NotebookNode
     new_kernel: Callable[[], Kernel]
     budget: Budget = field(default_factory=Budget)
+    spec: Any = None
     verdicts: dict[int, Verdict] = field(default_factory=dict)
     faults: dict[str, BridgeError] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
     timing: dict[str, float] = field(default_factory=dict)
     kernels: list[Kernel] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)  # for the staff: what looks like gaming
 
     def __post_init__(self) -> None:
         self.hidden = split_hidden(self.nb)
@@ -243,6 +231,7 @@ class NotebookRun:
         if reason:
             self.events.append(reason)
             self._mark_unrun(reason)
+        self._revoke_diverged()
         for index, verdict in self.verdicts.items():
             apply_verdict(self.nb.cells[index], verdict)
         return reason
@@ -333,7 +322,7 @@ class NotebookRun:
         if index in self.hidden and self._kernel is not None:
             began = time.perf_counter()
             bridge = Bridge(self._kernel, self.budget.cell_timeout, self.faults, self.clean)
-            self.verdicts[index] = judge(self.hidden[index], bridge)
+            self.verdicts[index] = judge(self.hidden[index], bridge, self.spec)
             self.timing["tests"] += time.perf_counter() - began
             if bridge.lost:
                 self._lost(f"the kernel died while the tests of this cell ran "
@@ -379,7 +368,7 @@ class NotebookRun:
     def _blame(self, index: int, culprit: Any, what: str, ename: str) -> None:
         """Mark the function a fault belongs to: named by the kernel, or the test's only one."""
         if not (isinstance(culprit, str) and culprit.isidentifier()):
-            names = student_names(self.hidden.get(index, ""))
+            names = student_names(self.hidden.get(index, ""), self.spec)
             culprit = next(iter(names)) if len(names) == 1 else None
         if culprit and culprit not in self.faults:
             self.faults[culprit] = BridgeError(
@@ -400,7 +389,7 @@ class NotebookRun:
         if self.faults:
             used = top_level_names(self.nb.cells[index].source)
             if index in self.hidden:
-                used |= student_names(self.hidden[index])
+                used |= student_names(self.hidden[index], self.spec)
             for name in sorted(used & set(self.faults)):
                 fault = self.faults[name]
                 return fault.ename, f"not run: {fault}"
@@ -421,6 +410,21 @@ class NotebookRun:
                 self._kernel.kill()
                 self._lost("the kernel was stopped: it wrote more than its "
                            f"{self._kernel.limits.disk_mb} MB of disk")
+
+    def _revoke_diverged(self) -> None:
+        """A function that answered differently where it was measured than in its notebook
+        earns nothing: every test that used it fails, those judged before it was found out
+        included, and the submission is flagged."""
+        for name, fault in sorted(self.faults.items()):
+            if fault.ename != DIVERGED:
+                continue
+            self.flags.append(str(fault))
+            self.events.append(f"{name} behaves differently when it is measured; every item "
+                               "that uses it scores 0")
+            for index, code in self.hidden.items():
+                if name in student_names(code, self.spec) | \
+                        top_level_names(self.nb.cells[index].source):
+                    self.verdicts[index] = Verdict(False, fault.ename, str(fault))
 
     def _mark_unrun(self, reason: str) -> None:
         for index in mark_unexecuted(self.nb, reason):

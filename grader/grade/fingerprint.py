@@ -1,10 +1,11 @@
 """What a grade depends on, as one hash, so that a re-run grades only what changed.
 
-A submission's grade depends on its files, on the grading code with the hidden tests and the
-reference solutions (the ``grader`` package), and on the assignment as the instructor wrote it
-(the hidden parts of its test cells, points, data files). The fingerprint hashes all three; a
-grade is reused only while it is the same. The code's hash also tells whether the workers of a
-cluster run exactly the grader this process runs.
+A submission's grade depends on its files, on the grading engine (the ``grader`` package), and
+on the assignment as the instructor wrote it: ``source/<assignment>/`` with its notebooks
+(hidden parts of test cells, points), data files and hidden folder (spec, reference
+solutions). The fingerprint hashes all three; a grade is reused only while it is the same, so
+editing one assignment's hidden tests grades that assignment again and no other. The engine's
+hash also tells whether the workers of a cluster run exactly the grader this process runs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from pathlib import Path
 import grader
 from grader.course import Course
 from grader.grade.discover import Submission
+from grader.hidden import FOLDER as HIDDEN
+from grader.hidden import folder_files
+from grader.hidden import version as hidden_version
 
 
 def _hash_files(digest: hashlib._Hash, root: Path, files: list[Path]) -> None:
@@ -27,7 +31,7 @@ def _hash_files(digest: hashlib._Hash, root: Path, files: list[Path]) -> None:
 
 @cache
 def code_version() -> str:
-    """Hash of the ``grader`` package's version and every module of it (hidden tests included)."""
+    """Hash of the ``grader`` package's version and every module of it (the engine)."""
     root = Path(grader.__file__).parent
     digest = hashlib.sha256(grader.__version__.encode())
     _hash_files(digest, root, [p for p in root.rglob("*.py") if "__pycache__" not in p.parts])
@@ -35,14 +39,17 @@ def code_version() -> str:
 
 
 def assignment_version(course: Course, assignment: str, settings: object = None) -> str:
-    """Hash of the assignment's instructor files (notebooks with hidden tests, and data) and
+    """Hash of the assignment's instructor files (notebooks, data, hidden folder) and
     of ``settings``: what else a grade depends on (budgets, limits, isolation, penalties),
     as JSON-like data."""
     root = course.source / assignment
     digest = hashlib.sha256(code_version().encode())
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     _hash_files(digest, root, [p for p in root.rglob("*") if p.is_file()
-                               and ".ipynb_checkpoints" not in p.parts])
+                               and ".ipynb_checkpoints" not in p.parts
+                               and p.relative_to(root).parts[0] != HIDDEN])
+    # the hidden folder as the workers get it: its own tests play no part in a grade
+    digest.update(hidden_version(folder_files(root / HIDDEN)).encode())
     return digest.hexdigest()
 
 

@@ -10,8 +10,9 @@ answer, so every kernel is fresh, limited and sandboxed (where the machine allow
 hidden tests are judged on the worker, outside the kernel.
 
 What a job needs of the course travels with it: the notebook's bytes in the task, and once
-per worker the assignment's copy of the gradebook cells and the instructor's files, which
-are written to a local scratch directory here (no shared file system is assumed).
+per worker the assignment's copy of the gradebook cells, the instructor's files and the
+assignment's hidden tests (the cells are written to a local scratch directory here; no shared
+file system is assumed, and no grader worker needs the course installed).
 """
 
 from __future__ import annotations
@@ -128,7 +129,7 @@ class GraderPool(Scheduler):
                 url = self._cells[digest] = f"sqlite:///{path}"
         nbgrader = {**job["resources"]["nbgrader"], "db_url": url}
         return {**job, "resources": {**job["resources"], "nbgrader": nbgrader},
-                "files": course["files"]}
+                "files": course["files"], "hidden": course.get("hidden", {})}
 
     def grade(self, job: dict[str, Any]) -> dict[str, Any]:
         """Grade one job in a grader worker of this machine; the worker's answer."""
@@ -222,10 +223,12 @@ def grade_task(job: dict[str, Any], course: dict[str, Any], plugin: str) -> dict
     Parameters
     ----------
     job : dict
-        The job as :func:`grader.grade.run.grade_assignment` makes it, without ``files``.
+        The job as :func:`grader.grade.run.grade_assignment` makes it, without ``files`` and
+        ``hidden``.
     course : dict
-        ``{"cells": bytes of the assignment's cells gradebook, "files": instructor files}``,
-        shared by every task of the run (sent once per worker).
+        ``{"cells": bytes of the assignment's cells gradebook, "files": instructor files,
+        "hidden": the assignment's hidden tests}``, shared by every task of the run (sent once
+        per worker).
     plugin : str
         Name of the run's :class:`GradingPlugin`.
     """

@@ -38,6 +38,8 @@ from grader.grade.sanitize import DamagedNotebook, read_notebook, released_check
 from grader.grade.scheduler import Scheduler
 from grader.grade.snapshot import copy_assignment
 from grader.grade.template import notebook_imports
+from grader.hidden import FOLDER as HIDDEN
+from grader.hidden import folder_files
 
 
 def default_workers() -> int:
@@ -188,6 +190,7 @@ def grade_assignment(
     if settings.cell_timeout is not None:
         config.Execute.timeout = settings.cell_timeout
     instructor_files = _instructor_files(course, assignment)
+    hidden = folder_files(course.source / assignment / HIDDEN)
     releases = {name: _released(course, assignment, name) for name in names}
     released = {name: released_checksums(nb) for name, nb in releases.items()}
     budgets = {name: budget_for(settings, config, _answer_cells(releases[name]))
@@ -254,6 +257,8 @@ def grade_assignment(
                     "notebook": data,
                     "resources": recorder.resources(submission, name, db_url=cells[0]),
                     "files": instructor_files,
+                    "assignment": assignment,
+                    "hidden": hidden,
                     "released": released[name],
                     "budget": asdict(budgets[name]),
                 }
@@ -360,10 +365,12 @@ def _unexecuted(state: _InFlight, name: str, recorder: Recorder, config: Any,
 
 
 def _instructor_files(course: Course, assignment: str) -> dict[str, bytes]:
-    """Data files the instructor ships with the assignment (everything but notebooks)."""
+    """Data files the instructor ships with the assignment for the kernels: everything but
+    notebooks and the hidden folder, which no kernel may see."""
     root = course.source / assignment
     return {
         str(p.relative_to(root)): p.read_bytes()
         for p in root.rglob("*")
         if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts
+        and p.relative_to(root).parts[0] != HIDDEN
     }

@@ -233,12 +233,17 @@ def _call(space: dict[str, Any], request: dict[str, Any], buffers: list[bytearra
     args = [channel.decode(a, buffers, "an argument") for a in request.get("args", [])]
     if op == "stage":  # kept out of the student's namespace, where the timed code could swap it
         _STAGED[:] = args
+        _LAST[:] = []
         return {}
+    if op == "last":  # what the last timed call returned, fetched after its timing
+        return {"result": channel.encode(_LAST[0] if _LAST else None, out)}
     if op == "repeat":
         args = list(_STAGED)
     func = space[name]
     if op == "trace":
-        return _trace(func, args)
+        reply, buffers_out = _trace(func, args)
+        out.extend(buffers_out)
+        return reply
     timed = op == "repeat"  # the worker times it: nothing but the call
     before = [] if timed else [numpy.array(a, copy=True) if isinstance(a, numpy.ndarray)
                                else None for a in args]
@@ -252,6 +257,7 @@ def _call(space: dict[str, Any], request: dict[str, Any], buffers: list[bytearra
     finally:
         GradingShell.busy = False
     if timed:
+        _LAST[:] = [result]
         return {}
     changed = {str(i): channel.encode(a, out) for i, (a, b) in enumerate(zip(args, before))
                if b is not None and not (a.shape == b.shape
@@ -259,11 +265,13 @@ def _call(space: dict[str, Any], request: dict[str, Any], buffers: list[bytearra
     return {"result": channel.encode(result, out), "changed": changed}
 
 
-#: The inputs of the timed calls, staged once (``stage``) and used by every ``repeat``.
+#: The inputs of the timed calls, staged once (``stage``) and used by every ``repeat``, and
+#: what the last of them returned.
 _STAGED: list[Any] = []
+_LAST: list[Any] = []
 
 
-def _trace(func: Any, args: list[Any]) -> dict[str, Any]:
+def _trace(func: Any, args: list[Any]) -> tuple[dict[str, Any], list[bytes]]:
     import gc
     import sysconfig
 
@@ -285,15 +293,16 @@ def _trace(func: Any, args: list[Any]) -> dict[str, Any]:
     GradingShell.busy = True
     sys.settrace(tracer)
     try:
-        func(*args)
+        result = func(*args)
     except KeyboardInterrupt:
         raise
     except BaseException as error:
-        return {"error": [type(error).__name__, _text(error)[:2000]]}
+        return {"error": [type(error).__name__, _text(error)[:2000]]}, []
     finally:
         tampered = sys.gettrace() is not tracer
         sys.settrace(None)
         GradingShell.busy = False
         if collecting:
             gc.enable()
-    return {"events": count[0], "tampered": tampered}
+    out: list[bytes] = []
+    return {"events": count[0], "tampered": tampered, "result": channel.encode(result, out)}, out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import textwrap
 from dataclasses import dataclass
+from typing import Any
 
 import nbformat
 from nbformat import NotebookNode
@@ -20,6 +21,7 @@ from nbgrader.utils import is_grade, is_solution
 
 from grader.checks import Review
 from grader.grade.bridge import Bridge, BridgeError, StudentNamespace
+from grader.hidden import GRADE
 
 HELD = "HeldForReview"
 
@@ -56,9 +58,15 @@ def split_hidden(nb: NotebookNode) -> dict[int, str]:
     return hidden
 
 
-def judge(code: str, bridge: Bridge) -> Verdict:
-    """Run one hidden test here, with the student's names resolved in the kernel."""
+def judge(code: str, bridge: Bridge, spec: Any = None) -> Verdict:
+    """Run one hidden test here, with the student's names resolved in the kernel.
+
+    ``grade("item")`` in the test grades an item of the assignment's ``spec`` (see
+    :mod:`grader.author.spec`); the name is the grader's, whatever the notebook defines.
+    """
     names = StudentNamespace(bridge)
+    if spec is not None:
+        names[GRADE] = lambda item: spec.run(item, names)
     faults = set(bridge.faults)
     try:
         exec(compile(code, "<hidden test>", "exec"),  # noqa: S102 - instructor's own code

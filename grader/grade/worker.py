@@ -1,7 +1,8 @@
 """Prepare and execute submitted notebooks, each in fresh, isolated kernels.
 
 A worker process is started ahead of need. First thing, while it is still single-threaded
-and before it imports the hidden tests, it forks its kernel factory (:mod:`grader.grade.zygote`)
+and before it imports any course's hidden tests (they come with the jobs), it forks its kernel
+factory (:mod:`grader.grade.zygote`)
 and asks it for a kernel, so that the kernel boots while the worker waits for a job. For each
 job it reads and sanitizes the notebook, executes it (:mod:`grader.grade.execute`: the hidden
 tests are judged here, not in the kernel), sends back the executed notebook as JSON with its
@@ -13,9 +14,7 @@ from __future__ import annotations
 
 import functools
 import gc
-import importlib
 import os
-import pkgutil
 import resource
 import shutil
 import tempfile
@@ -40,6 +39,7 @@ from grader.grade.sanitize import DamagedNotebook, parse_notebook, sanitize
 from grader.grade.snapshot import CellCatalog
 from grader.grade.suspicious import suspicious
 from grader.grade.zygote import KernelFactory, become_subreaper
+from grader.hidden import load as load_hidden
 
 # Work every worker would otherwise repeat, done here, at import, once in the forkserver that
 # preloads this module: nbformat compiles its JSON-schema validator on first use, SQLAlchemy
@@ -59,18 +59,6 @@ def finish(nb: NotebookNode, config: Config) -> NotebookNode:
 
 # Kernels run as user ids of their own, from this range (no account needed for a user id).
 KERNEL_UIDS = 100_000
-
-
-def _import_hidden_tests() -> None:
-    """Import the hidden tests here, in the grading process, before they are needed.
-
-    Never in the template the kernels are forked from: the reference solutions must not be
-    in a student's process, not even unreachable in memory.
-    """
-    import grader.hidden
-
-    for module in pkgutil.iter_modules(grader.hidden.__path__):
-        importlib.import_module(f"grader.hidden.{module.name}")
 
 
 # Kernel options the course may override. IPython's default tracebacks quote source context
@@ -175,7 +163,6 @@ def worker_main(conn: Connection, config: Config, limits: Limits,
     try:
         factory = KernelFactory(kernel_arguments(config))
         kernels = Kernels(factory, limits, sandbox)
-        _import_hidden_tests()
         booting = kernels.new()
         for index in range(max(1, jobs)):
             started, cpu = time.perf_counter(), _cpu_seconds()
@@ -231,7 +218,10 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
         nb = prepared.notebook
         flags = suspicious(nb, prepared.messages)
         sanitized = time.perf_counter()
-        run = NotebookRun(nb, new_kernel, Budget(**job["budget"]))
+        # The course's hidden tests, imported here (never where kernels are forked from),
+        # once per distinct content: every job of a run carries the same files.
+        hidden = load_hidden(job.get("hidden", {}), job.get("assignment", job["name"]))
+        run = NotebookRun(nb, new_kernel, Budget(**job["budget"]), spec=hidden.spec)
         reason = run.run()
         executed = time.perf_counter()
         held = {nb.cells[i].metadata["nbgrader"]["grade_id"]: v.evalue
@@ -253,7 +243,7 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
         sandbox = run.kernels[0].sandbox_status if run.kernels else "not isolated: not started"
         return {"notebook": text, "reason": reason, "messages": prepared.messages,
                 "events": run.events, "timing": timing, "sandbox": sandbox,
-                "suspicious": flags, "held": held, "scores": scored}
+                "suspicious": flags + run.flags, "held": held, "scores": scored}
     finally:
         for kernel in given:  # not needed (a damaged notebook): it must not wait forever
             kernel.close()

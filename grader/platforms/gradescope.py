@@ -104,7 +104,7 @@ def build_autograder(course: Course, assignment: str, out: Path) -> list[str]:
             _add(archive, f"grader/{path.relative_to(package_root).as_posix()}",
                  path.read_bytes())
         for path in sorted((course.source / assignment).rglob("*")):
-            if path.is_file() and ".ipynb_checkpoints" not in path.parts:
+            if path.is_file() and not {".ipynb_checkpoints", "__pycache__"} & set(path.parts):
                 _add(archive, path.relative_to(course.root).as_posix(), path.read_bytes())
         return archive.namelist()
 

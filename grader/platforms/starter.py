@@ -18,7 +18,7 @@ from pathlib import Path
 import click
 
 from grader import selfcheck
-from grader.author import find_leaks, leaks_in_release, secret_lines
+from grader.author.leaks import find_leaks, leaks_in_release, secret_lines
 from grader.course import Course, CourseError
 
 WORKFLOW = ".github/workflows/classroom.yml"

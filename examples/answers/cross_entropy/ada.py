@@ -8,6 +8,7 @@ losses, a Fortran-ordered gradient, print statements, another valid affine map.
 
 import numpy as np
 
+LOSES: set[str] = set()  # the items it loses (for the example class's test)
 
 # %% sigmoid
 def sigmoid(z):

@@ -6,6 +6,7 @@ vectorisation); the derivation awaits manual grading.
 
 import numpy as np
 
+LOSES: set[str] = set()  # the items it loses (for the example class's test)
 
 # %% sigmoid
 def sigmoid(z):

@@ -10,6 +10,8 @@ derivation is not written (0 points once graded).
 
 import numpy as np
 
+# the items it loses (for the example class's test)
+LOSES = {"test_bce_stable", "test_sce_stable", "test_sigmoid_stable", "test_softmax_stable"}
 
 # %% sigmoid
 def sigmoid(z):

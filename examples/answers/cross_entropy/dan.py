@@ -11,6 +11,8 @@ Everything else is right; the derivation awaits manual grading.
 
 import numpy as np
 
+# the items it loses (for the example class's test)
+LOSES = {"test_affine_map", "test_logit_gradients", "test_softmax_untouched"}
 
 # %% sigmoid
 def sigmoid(z):

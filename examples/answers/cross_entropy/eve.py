@@ -7,6 +7,10 @@ map, logit_gradients, saturation_ratio, concave_threshold). No derivation.
 
 import numpy as np
 
+# the items it loses (for the example class's test)
+LOSES = {"test_affine_map", "test_concave_threshold", "test_logit_gradients", "test_reduction",
+         "test_saturation_ratio", "test_sce_gradient", "test_sce_loss", "test_sce_shapes",
+         "test_sce_stable", "test_sce_untouched", "test_two_class_logit"}
 
 # %% sigmoid
 def sigmoid(z):

@@ -6,6 +6,7 @@ reason "not valid JSON", 0 on every item, and the other submissions graded norma
 
 import numpy as np
 
+LOSES = "everything"  # the items it loses (for the example class's test)
 
 # %% sigmoid
 def sigmoid(z):

@@ -10,6 +10,8 @@ The derivation is not written (0 points once graded).
 
 import numpy as np
 
+# the items it loses (for the example class's test)
+LOSES = {"test_bce_gradient", "test_bce_loss", "test_reduction"}
 
 # %% sigmoid
 def sigmoid(z):

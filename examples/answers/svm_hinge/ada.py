@@ -7,6 +7,8 @@ vectorised ones, a 0-d array loss, a Fortran-ordered gradient, a print statement
 
 import numpy as np
 
+LOSES: set[str] = set()  # the items it loses (for the example class's test)
+
 # %% derivation_hinge
 # Let $m_{ij} = \mathbf{w}_j^T\mathbf{x}_i - \mathbf{w}_{y_i}^T\mathbf{x}_i + 1$, so
 # $L_i = \sum_{j \ne y_i} \max(0, m_{ij})$ and $\frac{d}{dm}\max(0, m) = \mathbb{1}(m > 0)$.

@@ -8,6 +8,9 @@ Expected: loses softmax_stable (1) only. The derivation awaits manual grading.
 
 import numpy as np
 
+# the items it loses (for the example class's test)
+LOSES = {"test_softmax_stable"}
+
 # %% derivation_hinge
 # $L_i = \sum_{j \ne y_i} \max(0, s_j - s_{y_i} + 1)$ with $s_j = \mathbf{w}_j^T \mathbf{x}_i$.
 # The term for $j$ depends on $\mathbf{w}_j$ through $s_j$

@@ -5,6 +5,8 @@ Expected: every autograded item at full marks; the derivation awaits manual grad
 
 import numpy as np
 
+LOSES: set[str] = set()  # the items it loses (for the example class's test)
+
 # %% derivation_hinge
 # Each violated margin $m_{ij} > 0$ contributes $+\mathbf{x}_i$ to $\nabla_{\mathbf{w}_j} L_i$
 # (3) and

@@ -13,6 +13,10 @@ derivation is not written (0 points once graded).
 
 import numpy as np
 
+# the items it loses (for the example class's test)
+LOSES = {"test_svm_naive_gradient", "test_svm_vec_gradient", "test_svm_vec_loss"}
+# what the staff are told (a flag for review)
+FLAGGED = ["svm_loss_naive computes a gradient by finite differences"]
 
 # %% svm_loss_naive
 def svm_loss_naive(W, X, y, reg):

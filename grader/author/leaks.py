@@ -1,11 +1,13 @@
-"""Author: checks that keep ``source/`` and ``release/`` honest.
+"""Release checks: ``release/`` is what the source makes, and no secret line leaks into it.
 
 A released notebook must be exactly what ``nbgrader generate_assignment`` makes from the
-current source, and must not contain a single line of a solution or of a hidden test.
+current source, and must not contain a single line of a solution or of a hidden test, nor any
+code line of the assignment's hidden folder (nor any of its files: nbgrader never copies it).
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import tempfile
 from dataclasses import dataclass
@@ -15,6 +17,8 @@ import nbformat
 from nbformat import NotebookNode
 
 from grader.course import Course
+from grader.hidden import FOLDER as HIDDEN
+from grader.hidden import folder_files
 
 REGIONS = {
     "solution": ("BEGIN SOLUTION", "END SOLUTION"),
@@ -53,14 +57,49 @@ def region_lines(nb: NotebookNode, kind: str) -> set[str]:
     return lines
 
 
+def code_lines(text: str) -> set[str]:
+    """Stripped code lines of a Python file that say something of their own: docstrings,
+    comments, imports and lines under 20 characters left out."""
+    lines = text.splitlines()
+    docstrings: set[int] = set()
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        tree = None
+    for node in ast.walk(tree) if tree is not None else []:
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                and isinstance(first.value.value, str):
+            docstrings.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    found = set()
+    for number, raw in enumerate(lines, start=1):
+        line = raw.strip()
+        if number in docstrings or len(line) < 20 or line.startswith(("#", "import", "from")):
+            continue
+        found.add(line)
+    return found
+
+
 def secret_lines(course: Course, assignment: str) -> dict[str, str]:
-    """Every solution and hidden-test line of an assignment, mapped to which kind it is."""
+    """Every solution and hidden-test line of an assignment, and every code line of its
+    hidden folder (spec, reference solutions), mapped to which kind it is."""
     secrets: dict[str, str] = {}
+    public: set[str] = set()  # what the notebook shows students anyway
     for path in course.source_notebooks(assignment):
         nb = nbformat.read(path, as_version=4)
+        hidden_regions = set()
         for kind in REGIONS:
             for line in region_lines(nb, kind):
                 secrets.setdefault(line, kind)
+                hidden_regions.add(line)
+        public |= {line.strip() for cell in nb.cells for line in cell.source.splitlines()}
+        public -= hidden_regions
+    folder = course.source / assignment / HIDDEN
+    for name, data in sorted(folder_files(folder).items()):
+        if name.endswith(".py"):
+            for line in code_lines(data.decode("utf-8", errors="replace")) - public:
+                secrets.setdefault(line, f"hidden {name}")
     return secrets
 
 

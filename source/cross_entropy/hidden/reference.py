@@ -1,13 +1,9 @@
-"""Reference solutions of every function in the course, vectorized and numerically stable.
+"""Reference solutions of ``cross_entropy``, vectorized and numerically stable.
 
-Instructor-only. Each function follows the conventions of the course: float64, ``N`` samples,
-``C`` classes, ``D`` features, integer labels ``y`` of shape ``(N,)``; losses are the mean over
-samples (plus ``reg * sum(W**2)`` where there are weights) and are returned as Python floats;
-gradients are float64 arrays of the gradient of exactly that returned loss.
-
-Stability: every exponential is taken of a non-positive number (``exp(-|z|)``, scores shifted by
-their row maximum, :func:`numpy.logaddexp`), so all results stay finite for ``|z|`` up to 1e4
-and far beyond.
+Float64 throughout; losses are the mean over samples, returned as Python floats; gradients
+are float64 arrays of the gradient of exactly that returned loss. Every exponential is taken
+of a non-positive number (``exp(-|z|)``, scores shifted by their row maximum,
+:func:`numpy.logaddexp`), so all results stay finite for ``|z|`` up to 1e4 and far beyond.
 """
 
 from __future__ import annotations
@@ -195,70 +191,3 @@ def concave_threshold() -> float:
     float
     """
     return -math.log(2.0)
-
-
-def svm_loss(W: ArrayLike, X: ArrayLike, y: ArrayLike, reg: float) -> tuple[float, Array]:
-    """Multiclass hinge (SVM) loss of a linear classifier and its gradient.
-
-    Same values as ``svm_loss_naive``/``svm_loss_vectorized`` of the course, with the margin
-    indicator taken as ``margin > 0``.
-
-    Parameters
-    ----------
-    W : array_like, shape (D, C)
-        Weights.
-    X : array_like, shape (N, D)
-        Inputs.
-    y : array_like of int, shape (N,)
-        Labels in ``[0, C)``.
-    reg : float
-        L2 regularisation strength.
-
-    Returns
-    -------
-    loss : float
-        ``(1/N) sum_i sum_{j != y_i} max(0, s_j - s_{y_i} + 1) + reg * sum(W**2)``.
-    dW : ndarray, shape (D, C)
-    """
-    W = np.asarray(W, dtype=np.float64)
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.intp)
-    n = X.shape[0]
-    rows = np.arange(n)
-    S = X @ W
-    margins = S - S[rows, y][:, None] + 1.0
-    margins[rows, y] = 0.0  # the j == y_i term is not part of the sum
-    active = (margins > 0).astype(np.float64)
-    loss = float(np.sum(margins * active) / n + reg * np.sum(W * W))
-    # Each active margin adds x_i to column j and subtracts x_i from column y_i (formulas 3, 4).
-    coef = active
-    coef[rows, y] = -active.sum(axis=1)
-    dW = X.T @ coef / n + 2.0 * reg * W
-    return loss, dW
-
-
-def softmax_loss(W: ArrayLike, X: ArrayLike, y: ArrayLike, reg: float) -> tuple[float, Array]:
-    """Softmax (cross-entropy) loss of a linear classifier and its gradient.
-
-    Parameters
-    ----------
-    W : array_like, shape (D, C)
-        Weights.
-    X : array_like, shape (N, D)
-        Inputs.
-    y : array_like of int, shape (N,)
-        Labels in ``[0, C)``.
-    reg : float
-        L2 regularisation strength.
-
-    Returns
-    -------
-    loss : float
-        ``mean(-log softmax(X W)[i, y_i]) + reg * sum(W**2)``.
-    dW : ndarray, shape (D, C)
-        ``X.T (P - Y) / N + 2 reg W``.
-    """
-    W = np.asarray(W, dtype=np.float64)
-    X = np.asarray(X, dtype=np.float64)
-    loss, dS = softmax_cross_entropy(X @ W, y)
-    return loss + float(reg * np.sum(W * W)), X.T @ dS + 2.0 * reg * W
