@@ -31,10 +31,13 @@ import numpy as np  # noqa: E402
 from nbgrader.api import Gradebook, MissingEntry  # noqa: E402
 from nbgrader.plugins.export import CsvExportPlugin  # noqa: E402
 
+from grader.course import Course  # noqa: E402
 from grader.report import build_report  # noqa: E402
 from grader.report.command import FORMATS, render  # noqa: E402
 from grader.report.policy import CoursePolicy  # noqa: E402
-from grader.report.synthetic import COURSE, synthetic_gradebook  # noqa: E402
+from grader.report.synthetic import course_items, synthetic_gradebook  # noqa: E402
+
+COURSE = course_items(Course(Path(__file__).resolve().parents[1]))
 
 
 def timed(action: Callable[[], Any]) -> tuple[float, Any]:

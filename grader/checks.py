@@ -153,7 +153,8 @@ def as_float(value: Any, what: str) -> float:
 
 
 def as_array(value: Any, what: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
-    """Coerce a returned array (any memory order, any real dtype) to float64 of a given shape.
+    """Coerce a returned array (any memory order, any real or boolean dtype) to float64 of a
+    given shape.
 
     Parameters
     ----------
@@ -172,6 +173,8 @@ def as_array(value: Any, what: str, shape: tuple[int, ...]) -> NDArray[np.float6
         arr = np.asarray(value)
     except Exception:
         arr = np.asarray(None)
+    if arr.dtype == np.bool_:  # a mask: True is 1, False 0
+        arr = arr.astype(np.float64)
     if not (np.issubdtype(arr.dtype, np.number)) or np.iscomplexobj(arr):
         raise AssertionError(f"{what} should be a real array; got {type(value).__name__}.")
     if arr.shape != tuple(shape):

@@ -104,3 +104,37 @@ def test_a_released_notebook_out_of_date_is_found(scaffolded: Course, tmp_path: 
     broken = broken_copy(scaffolded, tmp_path / "course", edit)
     report = check(broken, "linreg", kernels=False, mutants=False)
     assert any("out of date with source/" in p for p in report.steps["release"])
+
+
+def _code_words(path: Path) -> set[str]:
+    """The identifiers and string constants of a module's code: docstrings and comments left
+    out (they may give examples)."""
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant):
+            docstrings.add(id(body[0].value))
+    words = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and id(node) not in docstrings:
+            words.add(node.value)
+        elif isinstance(node, ast.Name):
+            words.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            words.add(node.attr)
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.arg)):
+            words.add(getattr(node, "name", None) or node.arg)
+    return words
+
+
+def test_the_engine_names_no_assignment() -> None:
+    names = Course(REPO).assignments()
+    assert names
+    for path in sorted((REPO / "grader").rglob("*.py")):
+        found = [w for w in _code_words(path) if any(name in w for name in names)]
+        assert not found, (path.relative_to(REPO), found)

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import similarity_corpus
 from click.testing import CliRunner
-from conftest import ASSIGNMENTS, cell, released_notebook, source_notebook, submit
+from conftest import ASSIGNMENTS, REPO, cell, released_notebook, source_notebook, submit
 
 from grader.cli import main
 from grader.course import Course, CourseError
@@ -34,7 +34,7 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", similarity_corpus.assignments())
 def test_disguised_copies_are_flagged_and_honest_pairs_are_not(
         course: Course, corpus: Path, assignment: str) -> None:
     labels = similarity_corpus.labels(assignment)
@@ -45,6 +45,24 @@ def test_disguised_copies_are_flagged_and_honest_pairs_are_not(
     # Every copy is ranked above every honest pair.
     ranked = [frozenset(p) for p in zip(result.pairs["a"], result.pairs["b"])]
     assert set(ranked[:len(labels.copy_pairs)]) == labels.copy_pairs
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_assignment_compares_its_example_class(course: Course, assignment: str) -> None:
+    """Any assignment, corpus or not: a verbatim copy of an example student is flagged, and
+    the honest example students are not."""
+    examples = REPO / "examples" / "submitted"
+    students = sorted(p.parent.name for p in examples.glob(f"*/{assignment}"))
+    if not students:
+        pytest.skip(f"{assignment} has no example class")
+    for student in students:
+        shutil.copytree(examples / student / assignment, course.submitted / student / assignment)
+    original = "ada" if "ada" in students else students[0]
+    shutil.copytree(examples / original / assignment,
+                    course.submitted / "copycat" / assignment)
+    result = similarity(course, assignment)
+    flagged = {frozenset((a, b)) for a, b in zip(result.flagged["a"], result.flagged["b"])}
+    assert flagged == {frozenset((original, "copycat"))}, flagged
 
 
 def test_blank_notebooks_are_not_similar(course: Course) -> None:

@@ -9,6 +9,7 @@ with :mod:`grader.checks`. See :mod:`grader.author.spec`.
 from grader.author.function import BY_KEY, Function
 from grader.author.items import (
     All,
+    Finite,
     Gradient,
     Item,
     LoopFree,
@@ -21,5 +22,6 @@ from grader.author.items import (
 from grader.author.problems import Case, Family, Inputs, Problems, case
 from grader.author.spec import Spec
 
-__all__ = ["BY_KEY", "All", "Case", "Family", "Function", "Gradient", "Inputs", "Item", "LoopFree",
-           "Problems", "Shapes", "Spec", "Speed", "Tol", "Untouched", "Values", "case"]
+__all__ = ["BY_KEY", "All", "Case", "Family", "Finite", "Function", "Gradient", "Inputs",
+           "Item", "LoopFree", "Problems", "Shapes", "Spec", "Speed", "Tol", "Untouched",
+           "Values", "case"]

@@ -8,7 +8,7 @@ gradients of which output with respect to which argument.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,16 +113,18 @@ class Function:
         """What the reference returns on ``case``, by output name (read-only)."""
         return self._reference(case)[1]
 
-    def read(self, case: Case, result: Any) -> dict[str, Any]:
-        """A student's ``result`` on ``case``, by output name (AssertionError if malformed)."""
-        return read(self.signature, self.outputs(case), result, self.what(case))
+    def read(self, case: Case, result: Any, only: Collection[str] | None = None,
+             shapes: bool = True) -> dict[str, Any]:
+        """A student's ``result`` on ``case``, by output name (AssertionError if malformed);
+        see :func:`grader.author.outputs.read` for ``only`` and ``shapes``."""
+        return read(self.signature, self.outputs(case), result, self.what(case), only, shapes)
 
-    def answer(self, student: Callable[..., Any], case: Case,
-               swallow_stdout: bool = False) -> dict[str, Any]:
+    def answer(self, student: Callable[..., Any], case: Case, swallow_stdout: bool = False,
+               only: Collection[str] | None = None, shapes: bool = True) -> dict[str, Any]:
         """Call the student's function on copies of ``case`` and read what it returns."""
         result = checks.call(student, *case.args, name=self.name,
                              swallow_stdout=swallow_stdout)
-        return self.read(case, result)
+        return self.read(case, result, only, shapes)
 
     # ---- gradients -------------------------------------------------------------------------
     def gradient_outputs(self, case: Case) -> list[tuple[Output, int]]:

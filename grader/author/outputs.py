@@ -11,7 +11,7 @@ an array of another shape).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,7 +100,8 @@ def _plural(signature: Signature) -> str:
 
 
 def read(signature: Signature, outputs: Sequence[Output], value: Any,
-         what: str) -> dict[str, Any]:
+         what: str, only: Collection[str] | None = None,
+         shapes: bool = True) -> dict[str, Any]:
     """Every output of a student's return ``value``, as float or float64 array, by name.
 
     Parameters
@@ -113,6 +114,11 @@ def read(signature: Signature, outputs: Sequence[Output], value: Any,
         What the student's function returned.
     what : str
         The call, as messages name it.
+    only : collection of str, optional
+        Read only these outputs (an item about the loss does not depend on the gradient's
+        shape); the form of the whole (a tuple of the right length) is checked anyway.
+    shapes : bool
+        Require each array to have the reference's shape (else any shape will do).
 
     Raises
     ------
@@ -132,6 +138,8 @@ def read(signature: Signature, outputs: Sequence[Output], value: Any,
     got: dict[str, Any] = {}
     single = len(signature.outputs) == 1 and not signature.tuple_result
     for output in outputs:
+        if only is not None and output.name not in only:
+            continue
         part = value
         for depth, step in enumerate(output.path):
             if isinstance(step, int):
@@ -152,7 +160,8 @@ def read(signature: Signature, outputs: Sequence[Output], value: Any,
         if output.scalar:
             got[output.name] = checks.as_float(part, label)
         else:
-            got[output.name] = checks.as_array(part, label, output.shape)
+            shape = output.shape if shapes else np.shape(part)
+            got[output.name] = checks.as_array(part, label, shape)
     return got
 
 

@@ -1,8 +1,8 @@
 """A synthetic class in a real nbgrader gradebook, for benchmarks and demonstrations.
 
-The assignments, notebooks and cells are the course's own (grade ids and points of the
-contract) and are created through ``nbgrader.api.Gradebook``. Students, submissions and grades
-are inserted in bulk into nbgrader's own tables: creating a thousand submissions one
+The assignments, notebooks and cells are a course's own (grade ids and points, read from its
+source notebooks) and are created through ``nbgrader.api.Gradebook``. Students, submissions and
+grades are inserted in bulk into nbgrader's own tables: creating a thousand submissions one
 ``Gradebook.add_submission`` call (one transaction) at a time takes minutes, and the rows are
 exactly those that call creates. Scores follow a two-skill item-response model, so that item
 statistics, discrimination and co-failure look like a real class's.
@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from uuid import uuid4
 
+import nbformat
 import numpy as np
 from nbgrader.api import (
     Comment,
@@ -27,36 +28,22 @@ from nbgrader.api import (
 )
 from sqlalchemy import insert
 
-# (grade_id, points, answer graded by hand) per assignment, in notebook order.
-COURSE: dict[str, list[tuple[str, float, bool]]] = {
-    "cross_entropy": [
-        ("test_sigmoid_values", 2, False), ("test_sigmoid_stable", 1, False),
-        ("test_sigmoid_shapes", 1, False), ("test_sigmoid_untouched", 1, False),
-        ("test_softmax_values", 2, False), ("test_softmax_stable", 1, False),
-        ("test_softmax_shapes", 1, False), ("test_softmax_untouched", 1, False),
-        ("test_bce_loss", 2, False), ("test_bce_gradient", 2, False),
-        ("test_bce_stable", 1, False), ("test_bce_shapes", 1, False),
-        ("test_bce_untouched", 1, False), ("test_sce_loss", 2, False),
-        ("test_sce_gradient", 2, False), ("test_sce_stable", 1, False),
-        ("test_sce_shapes", 1, False), ("test_sce_untouched", 1, False),
-        ("test_two_class_logit", 1, False), ("test_reduction", 2, False),
-        ("derivation_reduction", 3, True), ("test_affine_map", 2, False),
-        ("test_logit_gradients", 2, False), ("test_saturation_ratio", 1, False),
-        ("test_concave_threshold", 1, False),
-    ],
-    "svm_hinge": [
-        ("test_svm_naive_loss", 2, False), ("test_svm_naive_gradient", 2, False),
-        ("test_svm_naive_shapes", 1, False), ("test_svm_naive_untouched", 1, False),
-        ("derivation_hinge", 3, True), ("test_svm_vec_loss", 2, False),
-        ("test_svm_vec_gradient", 2, False), ("test_svm_vec_shapes", 1, False),
-        ("test_svm_vec_untouched", 1, False), ("test_svm_vec_loop_free", 2, False),
-        ("test_svm_vec_speed", 1, False), ("test_softmax_loss", 2, False),
-        ("test_softmax_gradient", 2, False), ("test_softmax_stable", 1, False),
-        ("test_softmax_shapes", 1, False), ("test_softmax_untouched", 1, False),
-        ("test_softmax_loop_free", 2, False), ("test_softmax_speed", 1, False),
-    ],
-}
-DUE = {"cross_entropy": datetime(2025, 3, 3, 23, 59), "svm_hinge": datetime(2025, 3, 17, 23, 59)}
+from grader.course import Course
+
+#: The first assignment's due date; each next one is due two weeks later.
+FIRST_DUE = datetime(2025, 3, 3, 23, 59)
+
+
+def course_items(course: Course) -> dict[str, list[tuple[str, float, bool]]]:
+    """``{assignment: [(grade_id, points, graded by hand), ...]}`` in notebook order, from the
+    course's source notebooks."""
+    items = {}
+    for assignment in course.assignments():
+        nb = nbformat.read(course.source_notebooks(assignment)[0], as_version=4)
+        items[assignment] = [(c.metadata.nbgrader["grade_id"], float(c.metadata.nbgrader["points"]),
+                              c.cell_type == "markdown")
+                             for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    return items
 
 
 def ensure_alembic_on_path() -> None:
@@ -70,7 +57,7 @@ def ensure_alembic_on_path() -> None:
 
 
 def create_assignments(gradebook: Gradebook,
-                       course: dict[str, list[tuple[str, float, bool]]] = COURSE) -> None:
+                       course: dict[str, list[tuple[str, float, bool]]]) -> None:
     """Create assignments, one notebook each, with their grade and solution cells.
 
     Parameters
@@ -81,8 +68,8 @@ def create_assignments(gradebook: Gradebook,
         ``{assignment: [(grade_id, points, manual), ...]}``; a manual item is a markdown
         answer (grade and solution cell), the others are code test cells.
     """
-    for assignment, items in course.items():
-        gradebook.add_assignment(assignment, duedate=DUE.get(assignment))
+    for index, (assignment, items) in enumerate(course.items()):
+        gradebook.add_assignment(assignment, duedate=FIRST_DUE + timedelta(days=14 * index))
         gradebook.add_notebook(assignment, assignment)
         for name, points, manual in items:
             gradebook.add_grade_cell(name, assignment, assignment, max_score=points,
@@ -97,8 +84,8 @@ def _logistic(x: np.ndarray) -> np.ndarray:
 
 def synthetic_gradebook(db_path: str | Path, n_students: int = 1000, seed: int = 0,
                         missing: float = 0.03, late: float = 0.08,
-                        pending: float = 0.2) -> Path:
-    """Write a gradebook of ``n_students`` students who took both course assignments.
+                        pending: float = 0.2, course: Course | None = None) -> Path:
+    """Write a gradebook of ``n_students`` students who took every assignment of a course.
 
     Parameters
     ----------
@@ -111,6 +98,9 @@ def synthetic_gradebook(db_path: str | Path, n_students: int = 1000, seed: int =
     missing, late, pending : float
         Shares of submissions that are missing, late (1 to 72 hours), and whose manual answer
         is not graded yet.
+    course : Course, optional
+        Whose assignments, items and points (default: the course holding the working
+        directory).
 
     Returns
     -------
@@ -120,8 +110,9 @@ def synthetic_gradebook(db_path: str | Path, n_students: int = 1000, seed: int =
     ensure_alembic_on_path()
     db_path = Path(db_path)
     rng = np.random.default_rng(seed)
-    with Gradebook(f"sqlite:///{db_path}", course_id="classification-losses") as gradebook:
-        create_assignments(gradebook)
+    items = course_items(course or Course.find())
+    with Gradebook(f"sqlite:///{db_path}", course_id="synthetic") as gradebook:
+        create_assignments(gradebook, items)
         ids = [f"s{index:04d}" for index in range(n_students)]
         gradebook.db.execute(insert(Student.__table__), [
             {"id": sid, "first_name": f"First{index}", "last_name": f"Last{index:04d}",
@@ -135,7 +126,7 @@ def synthetic_gradebook(db_path: str | Path, n_students: int = 1000, seed: int =
             notebook = assignment.notebooks[0]
             cells = {cell.name: cell for cell in notebook.grade_cells}
             solutions = {cell.name: cell for cell in notebook.solution_cells}
-            difficulty = rng.uniform(-3.0, 0.5, size=len(COURSE[assignment.name]))
+            difficulty = rng.uniform(-3.0, 0.5, size=len(items[assignment.name]))
             for index, sid in enumerate(ids):
                 if rng.random() < missing:
                     continue
@@ -147,7 +138,7 @@ def synthetic_gradebook(db_path: str | Path, n_students: int = 1000, seed: int =
                 rows[SubmittedNotebook].append({
                     "id": nb_id, "assignment_id": sub_id, "notebook_id": notebook.id,
                     "flagged": False, "late_submission_penalty": 0.0})
-                for (name, points, manual), b in zip(COURSE[assignment.name], difficulty):
+                for (name, points, manual), b in zip(items[assignment.name], difficulty):
                     skill = ability[index] + (stability[index] if "stable" in name else 0.0)
                     p = _logistic(1.7 * skill - b)
                     grade = {"id": uuid4().hex, "notebook_id": nb_id,
