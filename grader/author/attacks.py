@@ -140,3 +140,28 @@ def memoised(func: Callable[..., Any]) -> Callable[..., Any]:
 
     remembering.__name__ = f"memoised_{func.__name__}"
     return remembering
+
+
+def tolerance_used(run: Callable[[], None]) -> float | None:
+    """The largest share of its tolerance any entry-by-entry comparison used while ``run()``
+    graded (comparisons scaled by each entry's magnitude only; None when there was none): an
+    honest answer should use a small share, so that it passes whatever its formula and
+    summation order."""
+    from unittest import mock
+
+    from grader import checks
+
+    worst: list[float] = []
+    original = checks.assert_close
+
+    def spy(got: Any, expected: Any, what: str, rtol: float = 1e-7, atol: float = 1e-12,
+            hint: str = "", scale: Any = None) -> None:
+        if scale is not None:
+            err = np.abs(np.asarray(got, float) - np.asarray(expected, float))
+            allowed = atol + rtol * np.asarray(scale)
+            worst.append(float(np.max(err / np.maximum(allowed, 1e-300))))
+        original(got, expected, what, rtol, atol, hint, scale)
+
+    with mock.patch.object(checks, "assert_close", spy):
+        run()
+    return max(worst) if worst else None
