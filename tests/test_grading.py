@@ -257,7 +257,10 @@ def test_one_worker_gives_every_notebook_a_fresh_kernel(course: Course) -> None:
     # a file in its working directory) may be seen by the next, nor may they share a process.
     trace = ("import os, numpy\n"
              "print('found', hasattr(numpy, 'left_behind'), os.path.exists('left_behind.txt'))\n"
-             "print('pid', os.getpid())\n"
+             # a kernel is process 2 of a PID namespace of its own, and a namespace's number
+             # is reused once it has ended: with the process's start time, they differ
+             "print('pid', os.readlink('/proc/self/ns/pid'), os.getpid(),\n"
+             "      open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19])\n"
              "numpy.left_behind = True\n"
              "open('left_behind.txt', 'w').write('x')")
     for student in ("first", "second", "third"):
@@ -269,7 +272,7 @@ def test_one_worker_gives_every_notebook_a_fresh_kernel(course: Course) -> None:
             course.autograded / o.student / A / f"{A}.ipynb", 4), "sigmoid").outputs)
         for o in outcomes}
     assert all("found False False" in text for text in printed.values()), printed
-    pids = {text.split("pid ")[1].split()[0] for text in printed.values()}
+    pids = {tuple(text.split("pid ")[1].split()[:3]) for text in printed.values()}
     assert len(pids) == 3, printed
 
 

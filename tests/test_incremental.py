@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from sqlalchemy import create_engine, text
 
 from grader.cli import main
 from grader.course import Course
+from grader.grade import leftovers
 from grader.grade.discover import Submission, find_submissions
 from grader.grade.fingerprint import assignment_version, submission_fingerprint
 from grader.grade.record import RECORD_FILE, Outcome, Recorder
@@ -99,14 +101,24 @@ def test_a_submission_whose_worker_died_is_graded_again(course: Course, tmp_path
     complete, the next run grades it again."""
     once = tmp_path / "worker-killed"
     nb = copy.deepcopy(source_notebook(A))
-    cell(nb, "softmax").source += (  # the first time only, the kernel kills its worker
-        f"\nimport os, pathlib, signal\nif not pathlib.Path({str(once)!r}).exists():\n"
-        f"    pathlib.Path({str(once)!r}).touch()\n"
-        "    os.kill(os.getppid(), signal.SIGKILL)\n    os._exit(1)")
+    cell(nb, "softmax").source += (  # the first time only: says where it runs, and waits
+        f"\nimport os, pathlib, time\nif not pathlib.Path({str(once)!r}).exists():\n"
+        f"    pathlib.Path({str(once)!r}).write_text(os.getcwd())\n    time.sleep(60)")
     submit(course, "alice", A, nb)
-    settings = Settings(workers=1, sandbox=False)  # without isolation it can reach its worker
+    settings = Settings(workers=1, sandbox=False)  # without isolation it can write the file
+
+    def kill_its_worker() -> None:  # a kernel cannot reach its worker: this test does
+        while not once.exists() or not once.read_text():
+            time.sleep(0.05)
+        # the kernel's working directory is named after the worker that made it
+        token = leftovers.owned_by(Path(once.read_text()).name, "grader-kernel-")
+        assert token is not None and leftovers.alive(token), once.read_text()
+        os.kill(int(token.split("-")[0]), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_its_worker)
+    killer.start()
     [first] = grade_assignment(course, A, settings=settings)
-    assert once.exists()
+    killer.join()
     assert any("grading worker exited unexpectedly" in r for r in first.reasons), first.reasons
     assert first.status == "partial" and first.score < FULL
 
