@@ -94,8 +94,9 @@ def _read(path: Path) -> str:
 class Group:
     """One kernel's groups: a directory per hierarchy, and what each is for.
 
-    Make it with :meth:`create` in the process that becomes the group's first member (the
-    kernel's supervisor), then :meth:`join`; its children are born in it.
+    The kernel's supervisor makes it (:meth:`create`), the kernel joins it (:meth:`join`)
+    before anything else, and everything the kernel starts is born in it; once they are all
+    gone, the supervisor removes it (:meth:`remove`).
     """
 
     name: str
@@ -162,15 +163,14 @@ class Group:
         except OSError:
             return False
 
-    def join(self) -> None:
-        """Move this process into every group (a group that refuses it is dropped)."""
-        for target in list(self.dirs):
-            try:
+    def join(self) -> bool:
+        """Move this process into every group; False if one refused."""
+        try:
+            for target in self.dirs:
                 (target / "cgroup.procs").write_text("0")
-            except OSError:
-                self.dirs.remove(target)
-                self.roles = {k: v for k, v in self.roles.items() if v != target}
-                _remove(target)
+        except OSError:
+            return False
+        return True
 
     def describe(self) -> str:
         """What the groups hold, in words, for the grading record."""
@@ -191,14 +191,12 @@ class Group:
         """The group's counters, read from this process (close them after use)."""
         return Counters({role: str(path) for role, path in self.roles.items()})
 
-    def leave(self) -> None:
-        """Move this process back to the groups it came from, and remove its own."""
+    def remove(self) -> None:
+        """Remove the groups (their processes are gone)."""
         for target in self.dirs:
-            try:
-                (target.parent / "cgroup.procs").write_text("0")
-            except OSError:
-                pass
-            _remove(target)
+            if not _remove(target):
+                _kill_all(target)  # something left that should not be: end it
+                _remove(target)
         self.dirs = []
 
 

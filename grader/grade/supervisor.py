@@ -13,9 +13,11 @@ process 1 of a PID namespace of its own, made for it alone:
   and process 1 of a namespace ignores the signals it has no handler for when they come from
   inside, so the kernel can neither kill nor stop its supervisor.
 
-It also makes control groups for the kernel and joins them before forking it
+It also makes control groups for the kernel, which the kernel joins first thing
 (:mod:`grader.grade.cgroups`): the kernel's processes together get at most its process count,
-its memory and one core, and their CPU time counts against its CPU limit.
+its memory and one core, and their CPU time counts against its CPU limit. The supervisor
+stays out of them, so a kernel that fills its share of the machine cannot slow the process
+that is to end it.
 
 Without the privilege, the supervisor is the kernel's child subreaper instead: a descendant
 that detaches becomes its child when its parent ends, and when the kernel ends the supervisor
@@ -121,15 +123,16 @@ def supervise(order: dict[str, Any], fds: list[int], kernel: Callable[[bool, boo
         group = None
         if order.get("contain", True):
             group = cgroups.Group.create(f"{cgroups.PREFIX}{leftovers.owner(host)}",
-                                         processes=limits["processes"] + 1,  # this one too
+                                         processes=limits["processes"],
                                          memory_mb=limits["memory_mb"] + limits["disk_mb"])
-            group.join()
         me = os.getpid()
         pid = os.fork()
         if pid == 0:
             os.close(control)
             if not contained and not die_with_parent(me):
                 os._exit(1)
+            if group is not None and not group.join():
+                os._exit(1)  # it would not be counted: it does not start
             kernel(contained, group is not None and "processes" in group.roles)
         for fd in pipes:
             os.close(fd)
@@ -199,7 +202,7 @@ def _serve(control: socket.socket, kernel: int, group: cgroups.Group | None, con
         _send(control, {"op": "exit", "status": status, "reason": reason,
                         "cpu": usage.ru_utime + usage.ru_stime})
     if group is not None:
-        group.leave()
+        group.remove()
 
 
 def _name(number: int) -> str:
