@@ -7,6 +7,7 @@ as if that function were merely wrong.
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 
@@ -92,8 +93,16 @@ def crashes(tmp_path_factory: pytest.TempPathFactory):
     nb = copy.deepcopy(source_notebook(A))
     for c in nb.cells:
         if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution"):
-            c.source += "\nimport os\nos._exit(0)"
+            names = [n.name for n in ast.parse(c.source).body if isinstance(n, ast.FunctionDef)]
+            c.source = "\n".join(f"def {name}(*args, **kwargs):\n    import os\n    os._exit(0)"
+                                 for name in names)  # and the constants are not answered
     submit(course, "dies_everywhere", A, nb)
+    # every answer cell ends the kernel after its correct definitions
+    nb = copy.deepcopy(source_notebook(A))
+    for c in nb.cells:
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution"):
+            c.source += "\nimport os\nos._exit(0)"
+    submit(course, "exits_after_every_answer", A, nb)
     # a hook that ends the kernel before every later cell, the hook's own cell included
     submit(course, "dying_hook", A, replaced(A, "sigmoid", cell(source_notebook(A), "sigmoid")
                                              .source + "\nimport os\nget_ipython().events."
@@ -124,6 +133,22 @@ def test_dying_again_and_again_earns_no_point(crashes, student: str) -> None:
     assert outcome.status != FAILED
     restarts = [e for e in outcome.events if "fresh kernel was started" in e]
     assert 1 <= len(restarts) <= 3, outcome.events
+
+
+def test_a_kernel_ended_after_every_answer_gets_three_fresh_kernels_then_stops(crashes) -> None:
+    # Each answer keeps its functions (the statement after them is at fault), but each death
+    # costs a fresh kernel: past the third, the cells that had not run score 0.
+    course, outcomes = crashes
+    A = "cross_entropy"
+    outcome = outcomes["exits_after_every_answer"]
+    restarts = [e for e in outcome.events if "fresh kernel was started" in e]
+    assert len(restarts) == 3, outcome.events
+    assert any("the kernel died 4 times" in r for r in outcome.reasons), outcome.reasons
+    scores = item_scores(course, A, "exits_after_every_answer")
+    kept = {i: v for i, v in full_marks(course, A).items()
+            if i.startswith(("test_sigmoid", "test_softmax_", "test_bce"))}
+    assert kept and {i: scores[i] for i in kept} == kept
+    assert all(v == 0 for i, v in scores.items() if v is not None and i not in kept), scores
 
 
 def test_an_endless_function_costs_one_timeout_not_one_per_call(course: Course) -> None:
@@ -204,3 +229,47 @@ def test_only_real_repairs_are_on_record(course: Course) -> None:
     assert outcomes["solution"].messages == []
     [message] = outcomes["edited"].messages
     assert "checksum" in message and "test_softmax_values" in message
+
+
+# Top-level statements that end the kernel, placed after the correct definitions of an answer
+FATAL = {
+    "exit": "import os\nos._exit(3)",
+    "garbage_everywhere": "import os\nfor fd in range(256):\n    try:\n"
+                          "        os.write(fd, bytes(range(256)) * 64)\n"
+                          "    except OSError:\n        pass",
+    "killed_itself": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+    "endless_allocation": "import ctypes\nlibc = ctypes.CDLL(None)\n"
+                          "libc.malloc.restype = ctypes.c_void_p\nwhile True:\n"
+                          "    block = libc.malloc(2**24)\n"
+                          "    ctypes.memset(block, 1, 2**24)  # no memory left: NULL, a crash",
+}
+
+
+@pytest.fixture(scope="module")
+def fatal(tmp_path_factory: pytest.TempPathFactory):
+    A = "cross_entropy"
+    course = make_course(tmp_path_factory.mktemp("faults-fatal") / "course", (A,))
+    for way, statement in FATAL.items():
+        submit(course, way, A, replaced(A, "sigmoid", cell(source_notebook(A), "sigmoid").source
+                                        + "\n" + statement))
+    outcomes = {o.student: o for o in grade_assignment(
+        course, A, settings=Settings(workers=2, cell_timeout=20))}
+    return course, outcomes
+
+
+@pytest.mark.parametrize("way", sorted(FATAL))
+def test_a_fatal_statement_costs_its_own_effects_not_the_functions_beside_it(fatal, way):
+    course, outcomes = fatal
+    A = "cross_entropy"
+    # sigmoid, defined in the fatal cell, and every function that calls it keep their points
+    assert item_scores(course, A, way) == full_marks(course, A)
+    events = record(course, A, way)["events"]
+    first_line = FATAL[way].splitlines()[1]
+    dropped = [e for e in events if "ipynb: sigmoid: the kernel" in e]
+    assert len(dropped) == 1, events
+    assert "ran again as its definitions alone" in dropped[0]
+    assert first_line.split("#")[0].strip() in dropped[0], dropped
+    assert any("fresh kernel was started" in e for e in events), events
+    nb = nbformat.read(course.autograded / way / A / f"{A}.ipynb", 4)
+    died = cell(nb, "sigmoid").outputs  # the fatal cell itself says so (and earns nothing)
+    assert any(o.get("ename") == "KernelDied" for o in died), died

@@ -7,10 +7,12 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from sqlalchemy import create_engine, text
 
 from grader.cli import main
 from grader.course import Course
+from grader.grade import leftovers
 from grader.grade.discover import Submission, find_submissions
 from grader.grade.fingerprint import assignment_version, submission_fingerprint
 from grader.grade.record import RECORD_FILE, Outcome, Recorder
@@ -99,14 +102,24 @@ def test_a_submission_whose_worker_died_is_graded_again(course: Course, tmp_path
     complete, the next run grades it again."""
     once = tmp_path / "worker-killed"
     nb = copy.deepcopy(source_notebook(A))
-    cell(nb, "softmax").source += (  # the first time only, the kernel kills its worker
-        f"\nimport os, pathlib, signal\nif not pathlib.Path({str(once)!r}).exists():\n"
-        f"    pathlib.Path({str(once)!r}).touch()\n"
-        "    os.kill(os.getppid(), signal.SIGKILL)\n    os._exit(1)")
+    cell(nb, "softmax").source += (  # the first time only: says where it runs, and waits
+        f"\nimport os, pathlib, time\nif not pathlib.Path({str(once)!r}).exists():\n"
+        f"    pathlib.Path({str(once)!r}).write_text(os.getcwd())\n    time.sleep(60)")
     submit(course, "alice", A, nb)
-    settings = Settings(workers=1, sandbox=False)  # without isolation it can reach its worker
+    settings = Settings(workers=1, sandbox=False)  # without isolation it can write the file
+
+    def kill_its_worker() -> None:  # a kernel cannot reach its worker: this test does
+        while not once.exists() or not once.read_text():
+            time.sleep(0.05)
+        # the kernel's working directory is named after the worker that made it
+        token = leftovers.owned_by(Path(once.read_text()).name, "grader-kernel-")
+        assert token is not None and leftovers.alive(token), once.read_text()
+        os.kill(int(token.split("-")[0]), signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_its_worker)
+    killer.start()
     [first] = grade_assignment(course, A, settings=settings)
-    assert once.exists()
+    killer.join()
     assert any("grading worker exited unexpectedly" in r for r in first.reasons), first.reasons
     assert first.status == "partial" and first.score < FULL
 
@@ -279,3 +292,84 @@ def test_a_large_class_keeps_only_what_its_table_shows(course: Course) -> None:
     small = Tally()
     small.start(TABLE_ROWS)
     assert small.keep(clean)
+
+
+def test_what_a_killed_run_leaves_is_swept_by_the_next(course: Course) -> None:
+    """``kill -9`` of ``grader grade`` and its workers (the machine's OOM killer, an impatient
+    administrator): their kernels end with them, and the next run removes their scratch
+    directories and kernels' folders, the staging folders of the writer and the kernels'
+    control groups, but nothing of a run that is still going on."""
+    from grader.grade import cgroups
+    from grader.grade.supervisor import become_subreaper, children
+
+    students = [f"s{i:02d}" for i in range(6)]
+    submit_class(course, students, FULL)
+    command = [str(Path(sys.executable).parent / "grader"), "grade", A, "--course",
+               str(course.root), "--workers", "2"]
+    tmp = Path(tempfile.gettempdir())
+    become_subreaper()
+    try:
+        before = set(children())
+        run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while not list(course.autograded.glob(f"*/{A}/{RECORD_FILE}")):
+            assert run.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        token = leftovers.owner(run.pid)
+        workers = {o for p in tmp.glob("grader-kernel-*")  # they name their kernels' folders
+                   if (o := leftovers.owned_by(p.name, "grader-kernel-")) and leftovers.alive(o)
+                   and int(o.split("-")[0]) in _descendants(run.pid)}
+        assert workers, "no kernel was running"
+        for worker in workers:  # all at once: none of them cleans up
+            os.kill(int(worker.split("-")[0]), signal.SIGKILL)
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        end = time.monotonic() + 10  # their kernels end with them
+        while (alive := [p for p in set(children()) - before
+                         if os.waitpid(p, os.WNOHANG)[0] == 0]) and time.monotonic() < end:
+            time.sleep(0.1)
+        assert alive == [], "a process of the killed run outlived it"
+    finally:
+        become_subreaper(False)
+
+    scratch = list(tmp.glob(f"grader-run-{token}-*"))
+    assert scratch, "the killed run left no scratch directory: nothing to sweep"
+    # a worker always has a kernel booted for its next notebook, if not one grading
+    kernels = [p for worker in workers for p in tmp.glob(f"grader-kernel-{worker}-*")]
+    assert kernels, "the killed workers left no kernel folder: nothing to sweep"
+    # what its writer and a kernel's supervisor would have left, killed at the wrong moment,
+    # and the same things of a run still going on (this process's)
+    student = course.autograded / students[0]
+    student.mkdir(parents=True, exist_ok=True)
+    staged = [student / f".{A}-{token}-k3j9x_2a", student / f".{A}-{token}-k3j9x_2a.old"]
+    live = [student / f".{A}-{leftovers.owner()}-k3j9x_2a",
+            Path(tempfile.mkdtemp(prefix=f"grader-run-{leftovers.owner()}-"))]
+    groups = [h.base / f"{cgroups.PREFIX}{token}" for h in cgroups.hierarchies()]
+    for folder in [*staged, *live[:1], *groups]:
+        folder.mkdir()
+    try:
+        rerun = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        assert rerun.returncode == 0, rerun.stderr
+        for gone in [*scratch, *kernels, *staged, *groups]:
+            assert not gone.exists(), gone
+        assert all(folder.exists() for folder in live)
+    finally:
+        for folder in live:
+            shutil.rmtree(folder, ignore_errors=True)
+    with Gradebook(course.db_url) as gb:
+        assert len(gb.assignment_submissions(A)) == len(students)
+
+
+def _descendants(pid: int) -> set[int]:
+    """Process ``pid`` and every process below it."""
+    found, pending = set(), [pid]
+    while pending:
+        current = pending.pop()
+        found.add(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    pending.extend(int(child) for child in handle.read().split())
+        except OSError:
+            pass
+    return found

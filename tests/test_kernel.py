@@ -21,8 +21,9 @@ from grader.grade.bridge import Bridge, StudentFunction
 from grader.grade.execute import CellOutputs
 from grader.grade.kernel import Kernel, KernelLost, Limits, kernel_env
 from grader.grade.sandbox import plan_for
+from grader.grade.supervisor import become_subreaper
 from grader.grade.worker import kernel_arguments
-from grader.grade.zygote import KernelFactory, become_subreaper
+from grader.grade.zygote import KernelFactory
 
 pytestmark = pytest.mark.notebook
 

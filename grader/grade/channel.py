@@ -142,6 +142,8 @@ class FrameReader:
         if len(data) < 4:
             return False
         size = int.from_bytes(data[:4], "big")
+        if len(data) > 4 and data[4] != ord("{"):  # every header is a JSON object: garbage
+            raise ChannelClosed("the kernel sent an unreadable message")
         if size > self.limit:
             return self._too_large(size, 4 + size)
         if len(data) < 4 + size:

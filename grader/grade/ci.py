@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from grader.course import Course, CourseError
+from grader.grade import leftovers
 from grader.grade.record import FAILED, Outcome
 from grader.grade.results import ItemResult, item_results
 from grader.grade.run import Settings, grade_assignment
@@ -48,14 +49,17 @@ def grade_one(course: Course, notebook: Path, assignment: str,
         raise CourseError(
             f"{notebook.name} is not a notebook of {assignment!r} (expected one of {expected})"
         )
-    with tempfile.TemporaryDirectory(prefix="grader-ci-") as tmp:
-        scratch = release_copy(course, [assignment], Path(tmp))
+    tmp = leftovers.scratch("grader-ci-")  # swept by a later run if this one is killed
+    try:
+        scratch = release_copy(course, [assignment], tmp / "course")
         target = scratch.submitted / STUDENT / assignment
         target.mkdir(parents=True)
         shutil.copy2(notebook, target / notebook.name)
         [outcome] = grade_assignment(scratch, assignment, settings=settings)
         items = item_results(scratch.db_url, scratch.autograded / STUDENT / assignment,
                              assignment, STUDENT)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return outcome, items
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import functools
 from collections.abc import Iterator, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 #: Finding kinds that make a clean measurement untrustworthy (the others only flag).
 TAMPERING = frozenset({"library", "hook", "tracer", "stack", "builtins", "internals",
@@ -328,6 +328,8 @@ class Definitions:
     rebound: dict[str, int]
     #: Names the cell's functions declare ``global``: any call may rebind them.
     declared_global: dict[str, int]
+    #: The statements left out: line and the first line of their code.
+    dropped: list[tuple[int, str]] = field(default_factory=list)
 
 
 def definitions(source: str, modules: dict[str, str] | None = None,
@@ -359,6 +361,7 @@ def definitions(source: str, modules: dict[str, str] | None = None,
         else:
             for name in _bound(node):
                 found.rebound[name] = node.lineno
+            found.dropped.append((node.lineno, ast.unparse(node).splitlines()[0][:80]))
     for node in ast.walk(tree):
         if isinstance(node, ast.Global):
             for name in node.names:

@@ -50,6 +50,21 @@ def warn_unisolated(statuses: Collection[str], console: Console, wanted: bool = 
                       "and the network; only resource limits applied.")
 
 
+def warn_uncontained(statuses: Collection[str], console: Console) -> None:
+    """Say when kernels had no PID namespace: what they started was ended by their
+    supervisor's hand, and they could signal processes outside their own.
+
+    ``statuses`` are the containment statuses the run's submissions recorded.
+    """
+    reasons = sorted({status for status in statuses if status not in ("", "not started")
+                      and not status.startswith("own PID namespace")})
+    if reasons:
+        console.print("[yellow]Note: grading kernels had no PID namespace of their own[/] "
+                      f"({'; '.join(reasons)}). The processes they started were ended with "
+                      "them by their supervisor, but they could signal other processes of "
+                      "this user.")
+
+
 # Past this many submissions the grade table lists only those not graded cleanly (and the
 # flagged ones): the grading process then keeps nothing per submission graded as it should be.
 TABLE_ROWS = 200
@@ -61,6 +76,7 @@ class Tally:
     def __init__(self) -> None:
         self.total = self.graded = self.unchanged = 0
         self.sandboxes: set[str] = set()
+        self.containments: set[str] = set()
 
     def start(self, total: int) -> None:
         self.total = total
@@ -70,6 +86,7 @@ class Tally:
         self.unchanged += outcome.unchanged
         if not outcome.unchanged:  # this run's kernels
             self.sandboxes.add(outcome.sandbox)
+            self.containments.add(outcome.containment)
 
     def keep(self, outcome: Outcome) -> bool:
         """Whether the table needs ``outcome``."""
@@ -148,6 +165,7 @@ def grade_command(assignment: str, submissions: Path | None, workers: int,
         console.print(f"{seen.unchanged} of {seen.total} submission(s) unchanged since their "
                       "last grade were not graded again (--force grades them).")
     warn_unisolated(seen.sandboxes, console, sandbox)
+    warn_uncontained(seen.containments, console)
     failed = [o for o in outcomes if o.status == FAILED]
     if failed:
         console.print(f"[red]{len(failed)} submission(s) could not be graded:[/]")

@@ -11,8 +11,11 @@ A fault costs the function at fault, not the rest of the notebook:
   that calls it, and every hidden test that uses it, fails at once with the same reason;
 - when the kernel dies, the cell during which it died fails, the culprit function (if it can
   be told) is marked the same way, and the notebook goes on in a fresh kernel: the cells that
-  ran before are run again, silently and without the marked calls, and grading continues after
-  the fatal cell. A notebook gets a bounded number of fresh kernels and a time budget.
+  ran before are run again, silently, and grading continues after the fatal cell. The fatal
+  cell, and a cell that calls a marked function, run again as their definitions alone
+  (imports, functions, constants: :func:`grader.grade.codescan.definitions`): the statement at
+  fault loses its own effects, not the functions defined beside it. A notebook gets a bounded
+  number of fresh kernels and a time budget.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from nbformat import NotebookNode
 
 from grader.grade.bridge import DIVERGED, Bridge, BridgeError
 from grader.grade.clean import CleanProcess
-from grader.grade.codescan import parse
+from grader.grade.codescan import definitions, parse
 from grader.grade.kernel import GRACE, OUTPUT_FRAME, Kernel, KernelLost, Timeout
 from grader.grade.verdict import Verdict, apply_verdict, judge, split_hidden
 from grader.hidden import student_names
@@ -202,6 +205,9 @@ class NotebookRun:
         self._deadline = time.monotonic() + self.budget.notebook_timeout
         self._kernel: Kernel | None = None
         self._timed_out: set[int] = set()
+        self._ran: set[int] = set()  # cells sent to a kernel
+        self._bare: set[int] = set()  # cells whose definitions alone ended a kernel too
+        self._noted: set[int] = set()  # cells whose definitions-only replay is on record
         self._disk_noted: Kernel | None = None  # the kernel whose full disk was noted
         self.clean = CleanProcess(self.new_kernel, self.budget.cell_timeout)
         for key in ("boot", "cells", "tests", "replay"):
@@ -264,22 +270,59 @@ class NotebookRun:
             began = time.perf_counter()
             try:
                 for index in ran:
+                    if index not in self._ran:
+                        continue  # skipped when its turn came: it defined nothing then either
                     if self._skip_reason(index) is None:
-                        self._replay(index)
+                        self._replay(index, self.nb.cells[index].source)
+                    elif index not in self._bare and index not in self.hidden:
+                        # (a test cell's definitions are the instructor's, and its calls
+                        # what failed)
+                        self._replay_definitions(index)
                 return None
             except KernelLost:
                 self._kernel = None  # the replayed cell is skipped from now on; try again
             finally:
                 self.timing["replay"] += time.perf_counter() - began
 
-    def _replay(self, index: int) -> None:
+    def _replay_definitions(self, index: int) -> None:
+        """Run again only what cell ``index`` defines; its other statements stay out."""
+        modules: dict[str, str] = {}
+        functions: set[str] = set()
+        for earlier in sorted(self._ran):
+            if earlier < index:
+                definitions(self.nb.cells[earlier].source, modules, functions)
+        found = definitions(self.nb.cells[index].source, modules, functions)
+        if not found.code:
+            return
+        if index not in self._noted and found.dropped:
+            self._noted.add(index)
+            label = self.nb.cells[index].metadata.get("nbgrader", {}).get(
+                "grade_id") or f"cell {index}"
+            left = "; ".join(f"line {line}: {code}" for line, code in found.dropped[:3])
+            more = len(found.dropped) - 3
+            left += f"; and {more} more" if more > 0 else ""
+            if index in self._skip:
+                self.events.append(f"{label}: {self._skip[index]} while it ran; in the fresh "
+                                   f"kernel it ran again as its definitions alone, leaving "
+                                   f"out {left}")
+            else:
+                fault = (self._skip_reason(index) or ("", ""))[1]
+                self.events.append(f"{label} ran again in the fresh kernel as its definitions "
+                                   f"alone, leaving out {left} ({fault})")
+        try:
+            self._replay(index, found.code)
+        except KernelLost:
+            self._bare.add(index)
+            raise
+
+    def _replay(self, index: int, code: str) -> None:
         assert self._kernel is not None
         # A cell that ran out of time before is stopped again soon: what it defined at its
         # start is back, without paying its timeout twice.
         timeout = GRACE if index in self._timed_out else self.budget.cell_timeout
         try:
-            self._kernel.request({"op": "cell", "code": self.nb.cells[index].source},
-                                 timeout=timeout, limit=OUTPUT_FRAME)
+            self._kernel.request({"op": "cell", "code": code}, timeout=timeout,
+                                 limit=OUTPUT_FRAME)
         except Timeout:
             self._kernel.interrupt()
             try:
@@ -305,15 +348,17 @@ class NotebookRun:
         assert self._kernel is not None
         sink = CellOutputs(max(0, min(self.budget.cell_output, self._output_left)))
         began = time.perf_counter()
+        self._ran.add(index)
         try:
             done = self._run(index, sink)
         finally:
             cell.outputs = sink.finish()
             self._output_left -= sink.kept
             self.timing["cells"] += time.perf_counter() - began
-        if self._kernel is not None:  # it ran (an interrupted cell in part): what it defined
-            label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
-            self.clean.add(cell.source, label)
+        # It ran, in part if it was interrupted or ended its kernel: what it defined is
+        # defined in the clean process as in every fresh kernel from now on.
+        label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index}"
+        self.clean.add(cell.source, label)
         if done is None:
             return
         if isinstance(done.get("count"), int):

@@ -9,22 +9,28 @@ oversubscribe the machine and one submission cannot starve the others.
 waits for the answer while it drains the kernel's standard output and error into a sink, so
 the kernel never blocks on a full pipe. Everything that comes back is bounded: an answer too
 large is dropped as it arrives, and a kernel that stops answering, stops reading or dies is
-noticed within the deadline.
+noticed within the deadline. The kernel's supervisor (:mod:`grader.grade.supervisor`) says
+how it ended once it and every process it started are gone; after every request, the handle
+reads what the kernel's control group has counted, and a kernel whose processes reached their
+limit is stopped there, during the request that did it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import select
 import signal
+import socket
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from grader.grade import channel
+from grader.grade import channel, leftovers
+from grader.grade.cgroups import Counters
 from grader.grade.template import INLINE_FIGURES, THREAD_VARIABLES
 
 if TYPE_CHECKING:
@@ -35,6 +41,8 @@ if TYPE_CHECKING:
 GRACE = 3.0
 #: Largest output message kept while a cell runs (the sink bounds the rest).
 OUTPUT_FRAME = 4 * 2**20
+#: Seconds between looks at a kernel's control group while a request runs.
+WATCH = 1.0
 
 
 @dataclass(frozen=True)
@@ -45,15 +53,18 @@ class Limits:
     ----------
     memory_mb : int
         Address-space limit in MiB (``RLIMIT_AS``); an allocation beyond it raises MemoryError.
+        The kernel's processes together get this much memory and their disk (their control
+        group's limit).
     cpu_seconds : int
-        CPU-time limit of the kernel process (``RLIMIT_CPU``); the kernel is killed past it.
+        CPU-time limit of the kernel process (``RLIMIT_CPU``) and of all its processes
+        together (read from its control group); the kernel is killed past it.
     file_mb : int
         Largest file the kernel may write (``RLIMIT_FSIZE``).
     open_files : int
         Open file descriptors (``RLIMIT_NOFILE``).
     processes : int
-        Processes and threads of the kernel's user (``RLIMIT_NPROC``; sandboxed kernels only,
-        root is exempt).
+        Processes and threads of the kernel and everything it starts (its control group's
+        ``pids.max``; ``RLIMIT_NPROC`` of a sandboxed kernel's user too, root is exempt).
     disk_mb : int
         Everything the kernel may write, in total: the size of its own file system when it is
         sandboxed; without the sandbox, its working directory is measured after every cell.
@@ -214,31 +225,45 @@ class Kernel:
         Its environment.
     sandbox : Plan or None
         How to isolate it; None for limits only.
+    contain : bool
+        Give it a PID namespace and control groups where the machine allows (False: only
+        what an unprivileged grader has, its supervisor as subreaper).
     """
 
     def __init__(self, factory: KernelFactory, limits: Limits, workdir: str,
-                 env: dict[str, str], sandbox: Plan | None) -> None:
+                 env: dict[str, str], sandbox: Plan | None, contain: bool = True) -> None:
         to_kernel_r, self._to_kernel = os.pipe()
         self._from_kernel, to_worker_w = os.pipe()
         self._out, out_w = os.pipe()
         self._err, err_w = os.pipe()
+        self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         order = {"limits": asdict(limits), "cwd": workdir, "env": env,
-                 "sandbox": asdict(sandbox) if sandbox else None}
+                 "sandbox": asdict(sandbox) if sandbox else None, "contain": contain}
         try:
-            factory.order(order, [to_kernel_r, to_worker_w, out_w, err_w])
+            factory.order(order, [to_kernel_r, to_worker_w, out_w, err_w, theirs.fileno()])
         finally:
             for fd in (to_kernel_r, to_worker_w, out_w, err_w):
                 os.close(fd)
+            theirs.close()
         for fd in (self._to_kernel, self._from_kernel, self._out, self._err):
             os.set_blocking(fd, False)
+        self._control.setblocking(False)
         self.workdir = workdir
         self.limits = limits
         self.sandboxed = sandbox is not None
-        self.pid: int | None = None
+        self.pid: int | None = None  # the kernel's, once its supervisor said hello
         self.sandbox_status = "not isolated: not started"
+        self.containment = "not started"
         self.exit: str | None = None
         self.cpu = 0.0
-        self._pidfd: int | None = None
+        self._started = False
+        self._hello: dict[str, Any] | None = None
+        self._heard = b""  # the supervisor's last line, until it is whole
+        self._gone = False  # the supervisor has exited
+        self._stopped_for: str | None = None  # why this handle killed the kernel
+        self._counters: Counters | None = None
+        self._watched = 0.0
+        self._pidfd: int | None = None  # the supervisor's, for a last resort
         self._reader = channel.FrameReader()
         self._order = InOrder(DISCARD)
         self._closed = False
@@ -250,48 +275,57 @@ class Kernel:
     # ---- life -----------------------------------------------------------------------------
     def ready(self, timeout: float = 60.0) -> None:
         """Wait until the kernel has isolated itself and is ready for requests."""
-        if self.pid is not None:
+        if self._started:
             return
-        header, _ = self._wait(time.monotonic() + timeout, DISCARD)
-        if header.get("op") != "ready" or not isinstance(header.get("pid"), int):
+        deadline = time.monotonic() + timeout
+        header, _ = self._wait(deadline, DISCARD)
+        if header.get("op") != "ready":
             self.kill()
             raise KernelLost("the kernel did not start properly")
-        self.pid = header["pid"]
         self.sandbox_status = str(header.get("sandbox", ""))[:300]
-        try:
-            self._pidfd = os.pidfd_open(self.pid)
-        except (AttributeError, OSError):
-            self._pidfd = None
+        # its supervisor said hello before forking it; the two channels race
+        while self._hello is None and not self._gone and time.monotonic() < deadline:
+            self._listen(deadline - time.monotonic())
+        if self._hello is None:
+            self.kill()
+            raise KernelLost("the kernel's supervisor did not start properly")
+        self._started = True
 
     def interrupt(self) -> None:
         """Interrupt what the kernel is running (KeyboardInterrupt in the student's code)."""
-        if self.pid is not None and self.exit is None:
-            try:
-                os.kill(self.pid, signal.SIGINT)
-            except OSError:
-                pass
+        self._tell(b"i")
 
     def kill(self) -> None:
         """End the kernel and every process it started."""
-        if self.pid is not None and self.exit is None:
-            for kill in (os.killpg, os.kill):
-                try:
-                    kill(self.pid, signal.SIGKILL)
-                except OSError:
-                    pass
+        self._tell(b"k")
+
+    def _tell(self, what: bytes) -> None:
+        if self.exit is None and not self._gone:
+            try:
+                self._control.send(what)
+            except OSError:
+                pass
 
     def close(self) -> str:
-        """Stop the kernel (politely, then not), reap it; return how it ended."""
-        if self.exit is None and self.pid is not None:
-            try:
-                channel.write_frame(self._to_kernel, {"op": "stop"},
-                                    deadline=time.monotonic() + 1.0)
-            except (OSError, TimeoutError):
-                pass
-            self._reap(wait=1.0)
+        """Stop the kernel (politely, then not), wait until it and all its processes are
+        gone; return how it ended."""
+        if self.exit is None:
+            if self._started:
+                try:
+                    channel.write_frame(self._to_kernel, {"op": "stop"},
+                                        deadline=time.monotonic() + 1.0)
+                except (OSError, TimeoutError):
+                    pass
+                self._reap(wait=1.0)
             if self.exit is None:
                 self.kill()
                 self._reap(wait=5.0)
+            if self.exit is None and self._pidfd is not None:  # a supervisor that hangs
+                try:
+                    signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+                except OSError:
+                    pass
+                self._reap(wait=1.0)
         for fd in (self._to_kernel, self._from_kernel, self._out, self._err, self._pidfd):
             if fd is not None:
                 try:
@@ -299,25 +333,93 @@ class Kernel:
                 except OSError:
                     pass
         self._pidfd = None
+        self._control.close()
+        if self._counters is not None:
+            self._counters.close()
+            self._counters = None
         return self.exit or "it was stopped"
 
     def _reap(self, wait: float) -> None:
-        """Collect the kernel's exit status and CPU time, waiting up to ``wait`` seconds."""
-        if self.pid is None or self.exit is not None:
-            return
+        """Wait up to ``wait`` seconds for the supervisor's word that the kernel has ended."""
         end = time.monotonic() + wait
-        while True:
+        while self.exit is None and not self._gone:
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            self._listen(left)
+
+    def _listen(self, timeout: float) -> None:
+        if select.select([self._control], [], [], max(0.0, timeout))[0]:
+            self._hear()
+
+    def _hear(self) -> None:
+        """Take in what the supervisor said: hello, then how the kernel ended."""
+        while not self._gone:
             try:
-                pid, status, usage = os.wait4(self.pid, os.WNOHANG)
-            except ChildProcessError:  # not (yet) this worker's child: the double fork races
-                pid, status, usage = 0, 0, None
-            if pid:
-                self.exit = describe_exit(os.waitstatus_to_exitcode(status))
-                self.cpu = usage.ru_utime + usage.ru_stime
+                data = self._control.recv(1 << 16)
+            except BlockingIOError:
                 return
-            if time.monotonic() >= end:
+            except OSError:
+                data = b""
+            if not data:  # it exited: the kernel and every process it started are gone
+                self._gone = True
+                if self.exit is None:
+                    self.exit = self._stopped_for or "killed with its supervisor"
                 return
-            time.sleep(0.005)
+            self._heard += data
+            while b"\n" in self._heard:
+                line, self._heard = self._heard.split(b"\n", 1)
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    continue
+                if message.get("op") == "hello":
+                    self._greeted(message)
+                elif message.get("op") == "exit":
+                    status = message.get("status")
+                    self.exit = self._stopped_for or message.get("reason") or describe_exit(
+                        os.waitstatus_to_exitcode(status) if isinstance(status, int) else None)
+                    self.cpu = float(message.get("cpu") or 0.0)
+
+    def _greeted(self, hello: dict[str, Any]) -> None:
+        self._hello = hello
+        if isinstance(hello.get("kernel"), int):
+            self.pid = hello["kernel"]
+        self.containment = str(hello.get("containment", ""))[:300]
+        groups = hello.get("groups")
+        if isinstance(groups, dict) and groups:
+            self._counters = Counters({str(k): str(v) for k, v in groups.items()})
+        pid, start = hello.get("pid"), hello.get("start")
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (AttributeError, OSError, TypeError):
+            return
+        if leftovers.started(pid) == start:  # the same process, not one that took its id
+            self._pidfd = pidfd
+        else:
+            os.close(pidfd)
+
+    def _over(self) -> str | None:
+        """Why the kernel's processes are past their limits (None: they are not)."""
+        counters = self._counters
+        if counters is None or self.exit is not None:
+            return None
+        if counters.refused_processes():
+            return f"its processes reached the limit of {self.limits.processes} processes"
+        cpu = counters.cpu_seconds()
+        if cpu is not None and cpu > self.limits.cpu_seconds:
+            return f"its processes used more than {self.limits.cpu_seconds} s of CPU time"
+        return None
+
+    def _check(self) -> None:
+        """Stop the kernel, during the request that did it, if its processes are past their
+        limits."""
+        reason = self._over()
+        if reason is not None:
+            self._stopped_for = reason
+            self.kill()
+            self._reap(wait=5.0)
+            raise KernelLost(f"the kernel was stopped: {reason}")
 
     # ---- requests -------------------------------------------------------------------------
     def request(self, header: dict[str, Any], buffers: list[bytes] | None = None,
@@ -344,7 +446,9 @@ class Kernel:
             self._died()
         self._reader.limit = limit
         self._order = InOrder(sink)
-        return self._wait(deadline, sink)
+        answer = self._wait(deadline, sink)
+        self._check()
+        return answer
 
     def answer(self, timeout: float, sink: Sink = DISCARD,
                limit: int = channel.MAX_FRAME) -> tuple[dict[str, Any], list[bytearray]]:
@@ -352,7 +456,9 @@ class Kernel:
         self._reader.limit = limit
         if self._order.sink is not sink:
             self._order = InOrder(sink)
-        return self._wait(time.monotonic() + timeout, sink)
+        answer = self._wait(time.monotonic() + timeout, sink)
+        self._check()
+        return answer
 
     def _wait(self, deadline: float, sink: Sink) -> tuple[dict[str, Any], list[bytearray]]:
         try:
@@ -390,21 +496,24 @@ class Kernel:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise Timeout()
+            if self._counters is not None:
+                left = min(left, WATCH)  # a fork loop is stopped at its limit, not its timeout
             watched = [self._from_kernel, *self._streams]
-            if self._pidfd is not None:
-                watched.append(self._pidfd)
-            elif self.pid is not None:
-                left = min(left, 0.5)  # no process descriptor: look at the process now and then
+            if not self._gone:
+                watched.append(self._control.fileno())
             readable, _, _ = select.select(watched, [], [], left)
             for fd in readable:
-                if fd != self._pidfd:
+                if fd == self._control.fileno():
+                    self._hear()
+                else:
                     self._read(fd, sink)
-            if self._pidfd in readable or (self._pidfd is None and self.pid is not None):
-                self._reap(wait=0.0)
-                if self.exit is not None:
-                    # Gone: what it wrote before it died is still in the pipes.
-                    self._drain(sink)
-                    self._read(self._from_kernel, sink)
+            if self.exit is not None:
+                # Gone: what it wrote before it died is still in the pipes.
+                self._drain(sink)
+                self._read(self._from_kernel, sink)
+            elif self._counters is not None and time.monotonic() - self._watched >= WATCH:
+                self._watched = time.monotonic()
+                self._check()
 
     def _read(self, fd: int, sink: Sink) -> None:
         while True:

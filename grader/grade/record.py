@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 import shutil
 import tempfile
 import time
@@ -47,6 +48,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from traitlets.config import Config
 
 from grader.course import Course, CourseError
+from grader.grade import leftovers
 from grader.grade.changes import Change, apply
 from grader.grade.discover import Submission
 from grader.grade.rows import AssignmentRows, Scores
@@ -99,6 +101,7 @@ class Outcome:
     seconds: float = 0.0
     timing: dict[str, dict[str, float]] = field(default_factory=dict)
     sandbox: str = ""
+    containment: str = ""  # who owns the processes its kernels started (supervisor's words)
     graded_at: str = ""
     fingerprint: str = ""
     # in memory only: the grade of an earlier run, reused because nothing it depends on changed
@@ -366,7 +369,8 @@ class Recorder:
         final.parent.mkdir(parents=True, exist_ok=True)
         for stale in _staging_folders(final.parent, self.assignment):  # left by a killed run
             shutil.rmtree(stale, ignore_errors=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}-", dir=final.parent))
+        staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}-{leftovers.owner()}-",
+                                        dir=final.parent))
         previous = staging.with_name(staging.name + ".old")
         try:
             for item in submission.directory.iterdir():
@@ -414,12 +418,30 @@ class Recorder:
         return previous
 
 
+    def sweep(self) -> list[Path]:
+        """Remove the staging folders that runs killed while writing left in ``autograded/``
+        (their writer is gone); return them."""
+        swept = []
+        for folder in self.course.autograded.glob(f"*/.{glob.escape(self.assignment)}-*"):
+            if folder in _staging_folders(folder.parent, self.assignment):
+                shutil.rmtree(folder, ignore_errors=True)
+                swept.append(folder)
+        return swept
+
+
 def _staging_folders(folder: Path, assignment: str) -> list[Path]:
-    """The staging folders of ``assignment`` in ``folder`` (``mkdtemp``'s 8 random characters
-    after the name, and their ``.old`` siblings): never those of an assignment whose name
-    starts with this one's, such as ``hw1-b``'s for ``hw1``."""
-    own = f".{glob.escape(assignment)}-{'?' * 8}"
-    return [*folder.glob(own), *folder.glob(f"{own}.old")]
+    """The staging folders of ``assignment`` in ``folder`` left by a writer that is gone:
+    ``.ASSIGNMENT-PID-START-`` and ``mkdtemp``'s 8 random characters (before writers were
+    named, just the 8 characters), and their ``.old`` siblings. Never a live writer's, nor
+    those of an assignment whose name starts with this one's, such as ``hw1-b``'s for
+    ``hw1``."""
+    named = re.compile(rf"\.{re.escape(assignment)}-(?:(\d+-\d+)-)?[a-z0-9_]{{8}}(?:\.old)?")
+    found = []
+    for path in folder.glob(f".{glob.escape(assignment)}-*"):
+        match = named.fullmatch(path.name)
+        if match and not (match[1] and leftovers.alive(match[1])):
+            found.append(path)
+    return found
 
 
 def _rollback(gb: Gradebook) -> None:

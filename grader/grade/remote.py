@@ -21,17 +21,16 @@ import hashlib
 import multiprocessing
 import multiprocessing.forkserver
 import shutil
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from distributed import WorkerPlugin, get_worker
 from traitlets.config import Config
 
+from grader.grade import leftovers
 from grader.grade.fingerprint import code_version
 from grader.grade.kernel import Limits
 from grader.grade.scheduler import Scheduler, _Worker, lost, overran
@@ -75,7 +74,8 @@ class GraderPool(Scheduler):
         self._idle: deque[_Worker] = deque()
         self._busy: dict[int, _Worker] = {}
         self._helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grader-pool")
-        self.scratch = Path(tempfile.mkdtemp(prefix="grader-cluster-"))
+        leftovers.sweep()  # what killed runs left on this machine
+        self.scratch = leftovers.scratch("grader-cluster-")
         self._cells: dict[str, str] = {}
         self._closed = False
         for _ in range(workers):  # booting while the first tasks arrive

@@ -7,9 +7,10 @@ recorded and never stops the others.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
-import tempfile
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from grader.course import Course
+from grader.grade import leftovers
 from grader.grade.discover import Submission, find_submissions, unpack_zip
 from grader.grade.execute import Budget, mark_unexecuted
 from grader.grade.fingerprint import assignment_version, submission_fingerprint
@@ -202,6 +204,7 @@ def grade_assignment(
         "late": dict(config.LateSubmissionPlugin),
         "penalties": "AssignLatePenalties" in config})
     recorder = Recorder(course, assignment, config)
+    recorder.sweep()  # staging folders of a run killed while it wrote
     graded = {} if settings.force else recorder.graded()
     outcomes: list[Outcome] = []
     in_flight: dict[str, _InFlight] = {}
@@ -278,6 +281,8 @@ def grade_assignment(
             state.outcome.timing[name] = result["timing"]
         if "sandbox" in result:
             state.outcome.sandbox = result["sandbox"]
+        if "containment" in result:
+            state.outcome.containment = result["containment"]
         state.outcome.suspicious.extend(f"{name}.ipynb: {why}"
                                         for why in result.get("suspicious", []))
         scored, text = None, result.get("notebook")
@@ -308,7 +313,9 @@ def grade_assignment(
         if state.pending == 0 and state.dispatched:
             finish(state)
 
-    with recorder, tempfile.TemporaryDirectory(prefix="grader-run-") as scratch:
+    leftovers.sweep()  # scratch directories and control groups of runs that were killed
+    scratch = leftovers.scratch("grader-run-")
+    with recorder, _removed(scratch):
         cells: list[str] = []  # URL of the copy of the assignment's cells for the workers
         found = resolve_submissions(course, assignment, submissions, Path(scratch, "zip"))
         if on_start:
@@ -325,6 +332,14 @@ def grade_assignment(
             scheduler = _scheduler(settings, config, deadline, preload)
             scheduler.run(jobs(chain([first], todo)), on_result)
     return sorted(outcomes, key=lambda o: o.student)
+
+
+@contextlib.contextmanager
+def _removed(path: Path) -> Iterator[Path]:
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _scheduler(settings: Settings, config: Any, deadline: float, preload: list[str]) -> Any:

@@ -2,7 +2,8 @@
 
 Called in the forked child that is about to become the kernel, as root. It gives the process
 its own mount and network namespaces and builds it a file system of its own: the system
-directories (``/usr``, ``/lib``, ``/etc``, ``/dev``, ``/proc``), the Python installation and
+directories (``/usr``, ``/lib``, ``/etc``, ``/dev``, and a ``/proc`` that shows only the
+kernel's own PID namespace where it has one), the Python installation and
 virtual environment the kernel runs from, an empty ``/tmp``, and the kernel's own working
 directory — nothing else. Course directories, the ``grader`` package (reference solutions,
 hidden tests), the gradebook, other kernels' files and home directories are simply not there,
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import shutil
 import sys
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWNET = 0x40000000
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x1000, 0x4000, 0x40000
 # What every process needs; everything else is left out of the kernel's file system.
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/dev", "/proc")
 
@@ -66,7 +68,10 @@ def plan_for(workdir: str, uid: int, disk_mb: int = 256) -> Plan:
 DISK = "/.disk"
 
 
-def _libc() -> ctypes.CDLL:
+@functools.lru_cache(maxsize=1)
+def c_library() -> ctypes.CDLL:
+    """The C library (looked up once: ``find_library`` runs ``ldconfig``, a process each time,
+    so the factory looks it up and every kernel inherits it)."""
     return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
@@ -76,9 +81,11 @@ def _call(result: int, what: str) -> None:
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
-def isolate(plan: Plan) -> str:  # pragma: no cover - runs in the forked kernel child
+def isolate(plan: Plan, own_proc: bool = False) -> str:  # pragma: no cover - in the kernel
     """Apply ``plan`` to this process; return ``"isolated"`` or why it could not be.
 
+    ``own_proc``: the process is in a PID namespace of its own (:mod:`grader.grade.supervisor`),
+    and gets a ``/proc`` of that namespace, which shows its own processes and no others.
     Must run before the process starts threads. A failure before the new root is entered
     leaves the process as it was; a failure after that raises, and the kernel does not start.
     """
@@ -86,7 +93,7 @@ def isolate(plan: Plan) -> str:  # pragma: no cover - runs in the forked kernel 
         return "not isolated: namespaces need Linux"
     if os.geteuid() != 0:
         return "not isolated: the grader does not run as root"
-    libc = _libc()
+    libc = c_library()
     try:
         _call(libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
     except OSError as error:
@@ -98,7 +105,11 @@ def isolate(plan: Plan) -> str:  # pragma: no cover - runs in the forked kernel 
     _call(libc.mount(b"tmpfs", root.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
                      b"mode=0755,size=1m"), "new root")
     for path in SYSTEM:
-        _show(libc, root, path)
+        if path == "/proc" and own_proc:
+            os.makedirs(root + path)
+            _proc(libc, root + path)
+        else:
+            _show(libc, root, path)
     # One file system of a fixed size holds all the kernel can write: a cell that fills it
     # gets "No space left on device", and the machine's own disk is never touched.
     disk = root + DISK
@@ -121,6 +132,24 @@ def isolate(plan: Plan) -> str:  # pragma: no cover - runs in the forked kernel 
     os.setgid(plan.uid)
     os.setuid(plan.uid)
     return "isolated"
+
+
+def private_proc() -> bool:  # pragma: no cover - runs in the forked kernel child
+    """Give this process (first in a PID namespace of its own, not sandboxed) a ``/proc`` of
+    its namespace: its process ids mean there what they mean to it. False if it cannot be."""
+    libc = c_library()
+    try:
+        _call(libc.unshare(CLONE_NEWNS), "unshare")
+        _call(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
+        _proc(libc, "/proc")
+    except OSError:
+        return False
+    return True
+
+
+def _proc(libc: ctypes.CDLL, target: str) -> None:
+    _call(libc.mount(b"proc", target.encode(), b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+          f"proc at {target}")
 
 
 def _copy_files(source: str, target: str, uid: int) -> None:

@@ -44,7 +44,8 @@ class _Worker:
         """Let the worker exit by itself for ``grace`` seconds, then kill it and its kernel."""
         self.process.join(timeout=grace)
         if self.process.is_alive():
-            # The kernel runs in a session of its own: end its process group too.
+            # The worker's group holds its kernel factory and the kernels' supervisors; a
+            # kernel ends with its supervisor (its PID namespace, or its death signal).
             for pid in (*_children(self.process.pid), self.process.pid):
                 try:
                     os.killpg(pid, signal.SIGKILL)

@@ -7,7 +7,9 @@ and asks it for a kernel, so that the kernel boots while the worker waits for a 
 job it reads and sanitizes the notebook, executes it (:mod:`grader.grade.execute`: the hidden
 tests are judged here, not in the kernel), sends back the executed notebook as JSON with its
 scores (nbgrader's, :func:`grader.grade.rows.scores`), and asks
-for the next job's kernel before it answers. No kernel outlives its notebook.
+for the next job's kernel before it answers. No kernel outlives its notebook, and nothing a
+kernel started outlives the kernel (:mod:`grader.grade.supervisor`); a worker dies with its
+parent, so a grading process killed outright leaves no worker grading on.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import gc
 import os
 import resource
 import shutil
-import tempfile
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -31,14 +32,16 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import IgnorePattern, LimitOutput
 from traitlets.config import Config
 
+from grader.grade import leftovers
 from grader.grade.execute import Budget, NotebookRun
 from grader.grade.kernel import Kernel, Limits, kernel_env
 from grader.grade.rows import scores
 from grader.grade.sandbox import plan_for
 from grader.grade.sanitize import DamagedNotebook, parse_notebook, sanitize
 from grader.grade.snapshot import CellCatalog
+from grader.grade.supervisor import become_subreaper, die_with_parent, end_strays
 from grader.grade.suspicious import suspicious
-from grader.grade.zygote import KernelFactory, become_subreaper
+from grader.grade.zygote import KernelFactory
 from grader.hidden import load as load_hidden
 
 # Work every worker would otherwise repeat, done here, at import, once in the forkserver that
@@ -103,7 +106,7 @@ class Kernels:
 
     def new(self) -> Kernel:
         """A kernel booting in a new directory holding the instructor's files."""
-        workdir = tempfile.mkdtemp(prefix="grader-run-")
+        workdir = str(leftovers.scratch("grader-kernel-"))
         self._dirs.append(workdir)
         for name, data in self.files.items():
             target = Path(workdir, name)
@@ -155,6 +158,8 @@ def worker_main(conn: Connection, config: Config, limits: Limits,
         Jobs to take before retiring.
     """
     os.setpgrp()  # the parent can end this worker and its kernels together
+    # The template ends when the grading process does (killed outright, say): so does this.
+    die_with_parent(os.getppid())
     # The modules inherited from the template are shared copy-on-write; a garbage collection
     # that walked them would write to every page and copy it. Frozen objects are not walked.
     gc.freeze()
@@ -177,6 +182,7 @@ def worker_main(conn: Connection, config: Config, limits: Limits,
                                 "reason": f"grading worker failed: {error!r}"}, False
             # Before answering: once the scheduler hears back, nothing of this student runs.
             kernels.clean()
+            end_strays({factory.pid})
             if more:
                 try:
                     booting = kernels.new()
@@ -241,8 +247,10 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
             "clean_cpu": round(sum(k.cpu for k in run.clean.kernels), 4),
         }
         sandbox = run.kernels[0].sandbox_status if run.kernels else "not isolated: not started"
+        containment = run.kernels[0].containment if run.kernels else "not started"
         return {"notebook": text, "reason": reason, "messages": prepared.messages,
                 "events": run.events, "timing": timing, "sandbox": sandbox,
+                "containment": containment,
                 "suspicious": flags + run.flags, "held": held, "scores": scored}
     finally:
         for kernel in given:  # not needed (a damaged notebook): it must not wait forever

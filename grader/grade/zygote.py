@@ -9,14 +9,15 @@ one more after a kernel died, a clean one to measure a function), the factory fo
 child applies its sandbox and limits and becomes the kernel (:mod:`grader.grade.shell`), a
 fresh process that has run nothing of anyone else's, booted in milliseconds.
 
-The child is forked twice, so that the worker — a child subreaper — becomes its parent: the
-worker can wait for it, read how it ended and leave no zombie behind.
+Each kernel has a supervisor (:mod:`grader.grade.supervisor`): the factory forks it, into a
+PID namespace of its own where the machine allows, and it forks the kernel. It owns every
+process the kernel starts, ends them all with the kernel, and tells the worker how the
+kernel ended.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import functools
 import gc
 import json
 import os
@@ -26,21 +27,9 @@ import socket
 import sys
 from typing import Any
 
-from grader.grade.sandbox import Plan, isolate
-
-PR_SET_CHILD_SUBREAPER = 36
-
-
-def become_subreaper(on: bool = True) -> bool:
-    """Make orphaned descendants of this process its children (Linux); True if it worked.
-
-    ``on=False`` undoes it (a test process that borrowed the role gives it back).
-    """
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
+from grader.grade import cgroups
+from grader.grade.sandbox import Plan, isolate, private_proc
+from grader.grade.supervisor import PidNamespaces, supervise
 
 
 class KernelFactory:
@@ -63,7 +52,8 @@ class KernelFactory:
         self._socket = ours
 
     def order(self, order: dict[str, Any], fds: list[int]) -> None:
-        """Ask for a kernel that gets ``fds`` (its ends of the pipes) and obeys ``order``."""
+        """Ask for a kernel that gets ``fds`` (its ends of the pipes, then its supervisor's
+        socket to the worker) and obeys ``order``."""
         socket.send_fds(self._socket, [json.dumps(order).encode()], fds)
 
     def close(self) -> None:
@@ -109,27 +99,49 @@ def _factory(sock: socket.socket, arguments: list[str]) -> None:  # pragma: no c
             shell.enable_matplotlib("inline")
         for line in lines:
             shell.run_cell(line, store_history=False, silent=True)
+        namespaces = PidNamespaces()
+        cgroups.hierarchies()  # looked up once, here: every supervisor inherits the answer
         # Kernels share these pages copy-on-write; a collection walking them would copy them.
         gc.freeze()
         while True:
             message, fds, _, _ = socket.recv_fds(sock, 1 << 20, 8)
             if not message:
                 break
-            child = os.fork()
-            if child == 0:
-                sock.close()
-                if os.fork() == 0:
-                    _kernel(json.loads(message), fds, shell)
-                os._exit(0)
+            order = json.loads(message)
+            refused = namespaces.enter() if order.get("contain", True) else "turned off"
+            try:
+                child = os.fork()
+                if child == 0:
+                    _close_inherited(tuple(fds))
+                    supervise(order, fds, functools.partial(_kernel, order, fds[:4], shell),
+                              refused)
+            finally:
+                if refused is None:
+                    namespaces.leave()
             for fd in fds:
                 os.close(fd)
-            os.waitpid(child, 0)
+            _reap_finished()
         code = 0
     finally:
         os._exit(code)
 
 
-def _apply_limits(limits: dict[str, Any]) -> None:
+def _reap_finished() -> None:
+    """Collect the supervisors that have exited (each reported to its worker already)."""
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                return
+        except ChildProcessError:
+            return
+
+
+#: Processes past the limit that ``RLIMIT_NPROC`` allows when a control group counts them:
+#: the group refuses first, and says so (the supervisor reports it).
+SLACK = 8
+
+
+def _apply_limits(limits: dict[str, Any], counted: bool) -> None:
     mib = 2**20
     for name, value in (
         (resource.RLIMIT_AS, limits["memory_mb"] * mib),
@@ -137,13 +149,18 @@ def _apply_limits(limits: dict[str, Any]) -> None:
         (resource.RLIMIT_FSIZE, limits["file_mb"] * mib),
         (resource.RLIMIT_NOFILE, limits["open_files"]),
         # counts this user's processes: effective once the kernel no longer runs as root
-        (resource.RLIMIT_NPROC, limits["processes"]),
+        (resource.RLIMIT_NPROC, limits["processes"] + (SLACK if counted else 0)),
     ):
         resource.setrlimit(name, (value, value))
 
 
-def _kernel(order: dict[str, Any], fds: list[int], shell: Any) -> None:  # pragma: no cover
-    """Become a kernel: isolate, limit, connect the shell to the pipes, serve."""
+def _kernel(order: dict[str, Any], fds: list[int], shell: Any, contained: bool,
+            counted: bool) -> None:  # pragma: no cover - forked
+    """Become a kernel: isolate, limit, connect the shell to the pipes, serve.
+
+    ``contained``: first in a PID namespace of its own (its supervisor is process 1);
+    ``counted``: a control group limits its processes.
+    """
     from grader.grade import shell as kernel_side
 
     code = 1
@@ -156,7 +173,9 @@ def _kernel(order: dict[str, Any], fds: list[int], shell: Any) -> None:  # pragm
             del sys.modules[name]
         status = "not isolated: disabled"
         if order["sandbox"]:
-            status = isolate(Plan(**order["sandbox"]))
+            status = isolate(Plan(**order["sandbox"]), own_proc=contained)
+        elif contained:
+            private_proc()
         os.chdir(order["cwd"])
         null = os.open(os.devnull, os.O_RDWR)
         for source, target in ((null, 0), (out, 1), (err, 2)):
@@ -164,7 +183,7 @@ def _kernel(order: dict[str, Any], fds: list[int], shell: Any) -> None:  # pragm
             os.close(source)
         os.environ.clear()
         os.environ.update(order["env"])
-        _apply_limits(order["limits"])
+        _apply_limits(order["limits"], counted)
         kernel_side.start(shell, to_kernel, to_worker)
         shell.send({"op": "ready", "pid": os.getpid(), "sandbox": status})
         kernel_side.serve(shell, to_kernel)
