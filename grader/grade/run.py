@@ -34,7 +34,7 @@ from grader.grade.record import (
     unreadable_stand_in,
 )
 from grader.grade.rows import scores
-from grader.grade.sanitize import DamagedNotebook, read_notebook, released_checksums, sanitize
+from grader.grade.sanitize import DamagedNotebook, read_notebook, released_cells, sanitize
 from grader.grade.scheduler import Scheduler
 from grader.grade.snapshot import copy_assignment
 from grader.grade.template import notebook_imports
@@ -189,7 +189,7 @@ def grade_assignment(
         config.Execute.timeout = settings.cell_timeout
     instructor_files = _instructor_files(course, assignment)
     releases = {name: _released(course, assignment, name) for name in names}
-    released = {name: released_checksums(nb) for name, nb in releases.items()}
+    released = {name: released_cells(nb) for name, nb in releases.items()}
     budgets = {name: budget_for(settings, config, _answer_cells(releases[name]))
                for name in names}
     # a change of anything a grade depends on grades everyone again
@@ -271,7 +271,8 @@ def grade_assignment(
         state.outcome.events.extend(f"{name}.ipynb: {e}" for e in result.get("events", []))
         if "timing" in result:
             state.outcome.timing[name] = result["timing"]
-        if "sandbox" in result:
+        if result.get("sandbox") and state.outcome.sandbox in ("", "isolated"):
+            # one notebook whose kernels ran unisolated makes the submission's record say so
             state.outcome.sandbox = result["sandbox"]
         state.outcome.suspicious.extend(f"{name}.ipynb: {why}"
                                         for why in result.get("suspicious", []))

@@ -250,7 +250,9 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
             "kernel_cpu": round(sum(k.cpu for k in run.kernels), 4),
             "clean_cpu": round(sum(k.cpu for k in run.clean.kernels), 4),
         }
-        sandbox = run.kernels[0].sandbox_status if run.kernels else "not isolated: not started"
+        # how the kernels that ran were isolated; none ran (no code cell, none could start):
+        # nothing of the student's ran, isolated or not
+        sandbox = next((k.sandbox_status for k in run.kernels if k.pid is not None), "")
         return {"notebook": text, "reason": reason, "messages": prepared.messages,
                 "events": run.events, "timing": timing, "sandbox": sandbox,
                 "suspicious": flags, "held": held, "scores": scored}
