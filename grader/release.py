@@ -18,11 +18,13 @@ from nbgrader.coursedir import CourseDirectory
 from grader.course import CONFIG_FILE, Course, CourseError
 from grader.gradebook import database_option
 from grader.logcapture import Capture
+from grader.report.policy import CONFIG_NAME as POLICY_FILE
 
 
 def release_copy(course: Course, assignments: Sequence[str], root: Path) -> Course:
-    """A scratch copy of ``course`` at ``root``: its configuration and the named sources,
-    released there, with a gradebook of its own (the course's own is never touched).
+    """A scratch copy of ``course`` at ``root``: its configuration and policy
+    (``course.toml``) and the named sources, released there, with a gradebook of its own (the
+    course's own is never touched).
 
     Parameters
     ----------
@@ -40,6 +42,8 @@ def release_copy(course: Course, assignments: Sequence[str], root: Path) -> Cour
     """
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(course.root / CONFIG_FILE, root / CONFIG_FILE)
+    if (course.root / POLICY_FILE).is_file():  # the grading policy: its late penalty
+        shutil.copy2(course.root / POLICY_FILE, root / POLICY_FILE)
     for name in assignments:
         shutil.copytree(course.source / course.check_assignment(name), root / "source" / name)
     copy = Course(root, database="gradebook.db")  # never the course's own gradebook

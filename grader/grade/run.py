@@ -38,6 +38,7 @@ from grader.grade.sanitize import DamagedNotebook, read_notebook, released_cells
 from grader.grade.scheduler import Scheduler
 from grader.grade.snapshot import copy_assignment
 from grader.grade.template import notebook_imports
+from grader.late import fingerprint as late_fingerprint
 
 
 def default_workers() -> int:
@@ -192,13 +193,15 @@ def grade_assignment(
     released = {name: released_cells(nb) for name, nb in releases.items()}
     budgets = {name: budget_for(settings, config, _answer_cells(releases[name]))
                for name in names}
-    # a change of anything a grade depends on grades everyone again
+    recorder = Recorder(course, assignment, config)
+    # a change of anything a grade depends on grades everyone again: the late penalty's
+    # policy and due date too (a student's extension is part of their own fingerprint)
     version = assignment_version(course, assignment, {
         "budgets": {name: asdict(budget) for name, budget in budgets.items()},
         "limits": asdict(settings.limits), "sandbox": settings.sandbox,
         "late": dict(config.LateSubmissionPlugin),
-        "penalties": "AssignLatePenalties" in config})
-    recorder = Recorder(course, assignment, config)
+        "penalties": dict(config.get("AssignLatePenalties", {})),
+        "policy": late_fingerprint(course.root), "due": recorder.rows.duedate})
     graded = {} if settings.force else recorder.graded()
     outcomes: list[Outcome] = []
     in_flight: dict[str, _InFlight] = {}
@@ -215,7 +218,9 @@ def grade_assignment(
     def changed(found: list[Submission]) -> Iterator[tuple[Submission, str]]:
         """The submissions to grade, with their fingerprints; the others are reported."""
         for submission in found:
-            fingerprint = _fingerprint(submission, version)
+            extension = recorder.extensions.get(submission.student)
+            fingerprint = _fingerprint(submission, f"{version}:{extension}" if extension
+                                       else version)
             previous = recorder.reusable(submission, fingerprint, graded)
             if previous is None:
                 yield submission, fingerprint

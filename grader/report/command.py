@@ -5,8 +5,9 @@
     grader report --format html --out reports/index.html
     grader report --format canvas --out canvas.csv
 
-Weights, letter cut-offs and the late penalty come from ``course.toml`` in the course
-directory (see :mod:`grader.report.policy`).
+Weights and letter cut-offs come from ``course.toml`` in the course directory (see
+:mod:`grader.report.policy`); the late penalty is the gradebook's, which grading writes from
+the same file (:mod:`grader.late`).
 """
 
 from __future__ import annotations
@@ -105,8 +106,9 @@ def report_command(assignments: tuple[str, ...], fmt: str, out: Path | None,
     """Report grades per student, per item and flagged submissions.
 
     ASSIGNMENTS limits the report to these assignments (default: all in the gradebook).
-    Weights, letter cut-offs and the late penalty come from course.toml in the course
-    directory.
+    Weights and letter cut-offs come from course.toml in the course directory; the late
+    penalty is the gradebook's (grader grade writes course.toml's), and a penalty the policy
+    does not give is flagged.
     """
     try:
         course = Course.find(course_dir, database)
