@@ -40,6 +40,7 @@ from grader.late import late_note
 from grader.logcapture import Capture
 from grader.mathjax import inline_mathjax
 from grader.report.policy import load_policy
+from grader.shared import share
 
 HELD_NOTE = ("Held for review: the tests could not decide this item, so a member of the "
              "teaching staff grades it.\n")
@@ -171,6 +172,7 @@ def generate_feedback(course: Course, assignment: str,
         for student in wanted:
             if not any((course.autograded / student / assignment).glob("*.ipynb")):
                 written.append(_ungraded_page(course, assignment, student))
+                share(course.root, course.groupshared, course.feedback / student / assignment)
                 continue
             config.CourseDirectory.assignment_id = assignment
             config.CourseDirectory.student_id = student
@@ -187,6 +189,7 @@ def generate_feedback(course: Course, assignment: str,
                 page.write_text(inline_mathjax(page.read_text(encoding="utf-8")),
                                 encoding="utf-8")
                 written.append(page)
+            share(course.root, course.groupshared, course.feedback / student / assignment)
     return written
 
 

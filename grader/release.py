@@ -1,7 +1,9 @@
 """Release: generate the student version of each assignment with nbgrader.
 
 ``nbgrader generate_assignment`` strips solutions and hidden tests, records every graded cell in
-the gradebook (the autograder restores test cells from there) and writes ``release/``.
+the gradebook (the autograder restores test cells from there) and writes ``release/``. Beside
+each released notebook goes ``selfcheck.py`` (:mod:`grader.selfcheck`, the students' runner of
+the public tests), so that ``nbgrader release_assignment`` hands it out with the notebook.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ import click
 from nbgrader.converters import GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
 
+from grader import selfcheck
 from grader.course import CONFIG_FILE, Course, CourseError
 from grader.gradebook import database_option
 from grader.logcapture import Capture
 from grader.report.policy import CONFIG_NAME as POLICY_FILE
+from grader.shared import share
+
+SELFCHECK = "selfcheck.py"
 
 
 def release_copy(course: Course, assignments: Sequence[str], root: Path) -> Course:
@@ -90,6 +96,9 @@ def release(course: Course, assignments: Sequence[str] = ()) -> list[str]:
             raise CourseError(f"nbgrader could not release {name!r}:\n{detail}") from error
         finally:
             app.log.removeHandler(errors)
+        shipped = course.release / name / SELFCHECK
+        shutil.copyfile(selfcheck.__file__, shipped)
+        share(course.root, course.groupshared, shipped)
     return names
 
 

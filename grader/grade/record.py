@@ -52,6 +52,7 @@ from grader.grade.discover import Submission
 from grader.grade.rows import AssignmentRows, Scores
 from grader.gradebook import is_server, shown
 from grader.late import AssignCoursePenalties, penalty_config
+from grader.shared import folder_mode, share
 
 RECORD_FILE = ".grading.json"
 GRADED, PARTIAL, FAILED = "graded", "partial", "failed"
@@ -214,6 +215,8 @@ class Recorder:
         wait = patience if patience is not None else config.Grading.get("db_patience", 300)
         self.patience = float(wait)
         self.gradebook = open_gradebook(course.db_url)
+        if course.db_path is not None:  # SQLite gives its -wal and -shm files the same modes
+            share(course.root, course.groupshared, course.db_path)
         # Readers (formgrader, reports) go on while this one writer writes, and a commit need
         # not wait for the disk: a crash of this process loses nothing committed, only a
         # crash of the machine (or of the database server) could lose the last notebooks,
@@ -385,9 +388,11 @@ class Recorder:
         outcome.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
         final = self.course.autograded / submission.student / self.assignment
         final.parent.mkdir(parents=True, exist_ok=True)
+        share(self.course.root, self.course.groupshared, final.parent)
         for stale in _staging_folders(final.parent, self.assignment):  # left by a killed run
             shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}-", dir=final.parent))
+        staging.chmod(folder_mode())  # a folder as any other, not a temporary one's 0700
         previous = staging.with_name(staging.name + ".old")
         try:
             for item in submission.directory.iterdir():
@@ -396,6 +401,7 @@ class Recorder:
             for name, text in executed.items():
                 (staging / f"{name}.ipynb").write_text(text, encoding="utf-8")
             (staging / RECORD_FILE).write_text(json.dumps(outcome.record(), indent=2))
+            share(self.course.root, self.course.groupshared, staging)
             if final.exists():  # moved aside rather than deleted first: two renames apart
                 final.rename(previous)
             staging.rename(final)

@@ -22,6 +22,7 @@ from grader.course import Course, CourseError
 from grader.gradebook import database_option
 from grader.report.build import Report, build_report
 from grader.report.policy import load_policy
+from grader.shared import share
 
 FORMATS = ("table", "csv", "json", "html", "canvas", "nbgrader")
 
@@ -83,6 +84,8 @@ def write_report(out: str | Path, fmt: str = "html", course_dir: str | Path = ".
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(report, fmt), encoding="utf-8")
+    course = Course(Path(course_dir))
+    share(course.root, course.groupshared, out)
     return out
 
 
@@ -130,6 +133,7 @@ def report_command(assignments: tuple[str, ...], fmt: str, out: Path | None,
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
+    share(course.root, course.groupshared, out)
     click.echo(f"report written to {out}")
 
 
