@@ -25,6 +25,7 @@ from grader.report.policy import CONFIG_NAME as POLICY_FILE
 from grader.shared import share
 
 SELFCHECK = "selfcheck.py"
+COPY_NOTE = "A copy of the course: a gradebook of its own, never the course's."
 
 
 def release_copy(course: Course, assignments: Sequence[str], root: Path) -> Course:
@@ -39,7 +40,8 @@ def release_copy(course: Course, assignments: Sequence[str], root: Path) -> Cour
     assignments : sequence of str
         Assignments to copy and release.
     root : Path
-        Directory of the copy (created if missing).
+        Directory of the copy (created if missing; a copy there is brought up to date, its
+        gradebook kept).
 
     Returns
     -------
@@ -48,9 +50,13 @@ def release_copy(course: Course, assignments: Sequence[str], root: Path) -> Cour
     """
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(course.root / CONFIG_FILE, root / CONFIG_FILE)
+    with (root / CONFIG_FILE).open("a", encoding="utf-8") as config:
+        # nbgrader's commands (and grader's) run in the copy use its own gradebook too
+        config.write(f"\n# {COPY_NOTE}\nc.CourseDirectory.db_url = \"sqlite:///gradebook.db\"\n")
     if (course.root / POLICY_FILE).is_file():  # the grading policy: its late penalty
         shutil.copy2(course.root / POLICY_FILE, root / POLICY_FILE)
-    for name in assignments:
+    for name in assignments:  # a copy made before gets today's sources
+        shutil.rmtree(root / "source" / name, ignore_errors=True)
         shutil.copytree(course.source / course.check_assignment(name), root / "source" / name)
     copy = Course(root, database="gradebook.db")  # never the course's own gradebook
     release(copy, list(assignments))
