@@ -1,6 +1,6 @@
 # The two commands of the README:
-#   make all    set up, release every assignment, grade the bundled example class, print the
-#               grade table, write feedback and the HTML report
+#   make all    set up, release every assignment, grade the bundled example class in its own
+#               course (examples/course/), print the grade table, write its feedback and report
 #   make test   set up, install the system programs the tests need (Chromium, PostgreSQL; see
 #               tools/system-deps) and run the test suite (real notebooks, real kernels)
 PYTHON ?= python3
@@ -54,5 +54,7 @@ bench-scale: install system-deps
 mutants: install
 	$(BIN)/grader mutants
 
+# What `make all` made: the example class's own course. The course's grades are never removed
+# here: `grader new-term` archives them and starts a term, keeping submitted/.
 clean:
-	rm -rf gradebook.db submitted autograded/* feedback reports .grader
+	rm -rf examples/course .grader

@@ -43,8 +43,10 @@ c.LimitOutput.max_traceback = 60
 c.Grading.cell_output_kb = 1024
 c.Grading.notebook_output_kb = 4096
 
-# Late submissions: no automatic penalty inside nbgrader; the report applies the course policy.
-c.LateSubmissionPlugin.penalty_method = "none"
+# Late submissions: course.toml's [late] policy, written into the gradebook as nbgrader's late
+# penalty (grader/late.py) by `grader grade`, and by stock `nbgrader autograde` through this
+# plugin; the due date is the gradebook's (`nbgrader db assignment add NAME --duedate ...`).
+c.AssignLatePenalties.plugin_class = "grader.late.CourseLatePenalty"
 
 c.Exchange.assignment_dir = "."
 

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("grader.report.command", "report_command"),
     "similarity": ("grader.similarity.command", "similarity_command"),
     "example": ("grader.example", "example_command"),
+    "new-term": ("grader.term", "new_term_command"),
     "starter": ("grader.platforms.starter", "starter_command"),
     "gradescope": ("grader.platforms.gradescope", "gradescope_command"),
 }

@@ -112,6 +112,15 @@ class Course:
             given = config.CourseDirectory.get("db_url")
         return database_url(given or "gradebook.db", self.root)
 
+    @cached_property
+    def groupshared(self) -> bool:
+        """nbgrader's ``CourseDirectory.groupshared``: the staff share the course directory
+        as a Unix group (see :mod:`grader.shared`)."""
+        if not (self.root / CONFIG_FILE).is_file():
+            return False
+        config = PyFileConfigLoader(CONFIG_FILE, path=str(self.root)).load_config()
+        return bool(config.CourseDirectory.get("groupshared", False))
+
     def assignments(self) -> list[str]:
         """Names of the assignments authored in ``source/``, sorted."""
         if not self.source.is_dir():

@@ -24,6 +24,7 @@ import nbformat
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbformat import NotebookNode
 from nbgrader import utils
+from nbgrader.api import Gradebook
 from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
@@ -35,8 +36,11 @@ from grader.grade.record import RECORD_FILE
 from grader.grade.results import AWAITING, HELD_FOR_REVIEW, error_text
 from grader.grade.verdict import HELD
 from grader.gradebook import database_option
+from grader.late import late_note
 from grader.logcapture import Capture
 from grader.mathjax import inline_mathjax
+from grader.report.policy import load_policy
+from grader.shared import share
 
 HELD_NOTE = ("Held for review: the tests could not decide this item, so a member of the "
              "teaching staff grades it.\n")
@@ -86,17 +90,29 @@ class ShortErrors(NbGraderPreprocessor):
 
 
 class PendingGrades(GetGrades):
-    """nbgrader's ``GetGrades``, telling pending items apart from items that scored 0.
+    """nbgrader's ``GetGrades``, telling pending items apart from items that scored 0, and
+    saying how late the submission was.
 
     nbgrader's ``Grade.score`` reads 0 for an item no person has graded yet. Here such an
     item gets ``pending`` in its metadata — "awaiting grading" (a written answer) or "held
     for review" (a tested item its hidden test could not decide) — and the notebook's
-    resources get the points still pending, so the page says so instead of "0 / 3".
+    resources get the points still pending, so the page says so instead of "0 / 3". The
+    late penalty is the gradebook's (nbgrader's), with the lateness it follows from and the
+    course's rule (``late_rule``); the score after it is never below 0.
     """
+
+    late_rule = Unicode("", help="The course's late policy, in words.").tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         resources["nbgrader"]["pending"] = 0.0
-        return super().preprocess(nb, resources)
+        nb, resources = super().preprocess(nb, resources)
+        info = resources["nbgrader"]
+        info["score"] = max(0.0, info["score"])  # as nbgrader export floors it
+        with Gradebook(self.db_url) as gb:
+            submission = gb.find_submission(self.assignment_id, self.student_id)
+            info["late"] = late_note(submission.total_seconds_late, submission.duedate,
+                                     info["late_penalty"], self.late_rule)
+        return nb, resources
 
     def _get_score(self, cell: NotebookNode, resources: dict) -> None:
         grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"],
@@ -138,6 +154,8 @@ def generate_feedback(course: Course, assignment: str,
         raise CourseError(f"nothing graded yet for {assignment!r}: run `grader grade` first")
     config = course.config()
     config.ShowReleasedTests.release_directory = str(course.release)
+    late = load_policy(course_dir=course.root).late
+    config.PendingGrades.late_rule = late.describe() if late is not None else ""
     config.GenerateFeedback.preprocessors = [
         ShowReleasedTests, ShortErrors, PendingGrades, CSSHTMLHeaderPreprocessor
     ]
@@ -154,6 +172,7 @@ def generate_feedback(course: Course, assignment: str,
         for student in wanted:
             if not any((course.autograded / student / assignment).glob("*.ipynb")):
                 written.append(_ungraded_page(course, assignment, student))
+                share(course.root, course.groupshared, course.feedback / student / assignment)
                 continue
             config.CourseDirectory.assignment_id = assignment
             config.CourseDirectory.student_id = student
@@ -170,6 +189,7 @@ def generate_feedback(course: Course, assignment: str,
                 page.write_text(inline_mathjax(page.read_text(encoding="utf-8")),
                                 encoding="utf-8")
                 written.append(page)
+            share(course.root, course.groupshared, course.feedback / student / assignment)
     return written
 
 

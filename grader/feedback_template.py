@@ -3,7 +3,8 @@
 nbgrader's page prints "Score: 0.0 / 3.0" for an item no person has graded yet (its
 ``Grade.score`` reads 0). This template extends nbgrader's (``templates/feedback``) and
 replaces the blocks that print a score, so that a written answer awaiting grading and an item
-held for review say so (:class:`grader.feedback.PendingGrades` marks them).
+held for review say so (:class:`grader.feedback.PendingGrades` marks them), and says how late
+the submission was and what that cost.
 """
 
 TEMPLATE_NAME = "grader_feedback.html.j2"
@@ -68,6 +69,9 @@ Score: {{ cell.metadata.nbgrader.score | float | round(2) }} / \
 {{ resources.nbgrader.max_score | float | round(2) }}\
 {%- if resources.nbgrader.pending %}; {{ resources.nbgrader.pending | float | round(2) }} \
 points awaiting grading{% endif %})</h4>
+        {%- if resources.nbgrader.late %}
+        <p id="late" class="late-penalty">{{ resources.nbgrader.late }}</p>
+        {%- endif %}
         <div id="toc">
           <ol>
           {% for cell in nb.cells %}

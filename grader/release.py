@@ -1,7 +1,9 @@
 """Release: generate the student version of each assignment with nbgrader.
 
 ``nbgrader generate_assignment`` strips solutions and hidden tests, records every graded cell in
-the gradebook (the autograder restores test cells from there) and writes ``release/``.
+the gradebook (the autograder restores test cells from there) and writes ``release/``. Beside
+each released notebook goes ``selfcheck.py`` (:mod:`grader.selfcheck`, the students' runner of
+the public tests), so that ``nbgrader release_assignment`` hands it out with the notebook.
 """
 
 from __future__ import annotations
@@ -15,14 +17,21 @@ import click
 from nbgrader.converters import GenerateAssignment
 from nbgrader.coursedir import CourseDirectory
 
+from grader import selfcheck
 from grader.course import CONFIG_FILE, Course, CourseError
 from grader.gradebook import database_option
 from grader.logcapture import Capture
+from grader.report.policy import CONFIG_NAME as POLICY_FILE
+from grader.shared import share
+
+SELFCHECK = "selfcheck.py"
+COPY_NOTE = "A copy of the course: a gradebook of its own, never the course's."
 
 
 def release_copy(course: Course, assignments: Sequence[str], root: Path) -> Course:
-    """A scratch copy of ``course`` at ``root``: its configuration and the named sources,
-    released there, with a gradebook of its own (the course's own is never touched).
+    """A scratch copy of ``course`` at ``root``: its configuration and policy
+    (``course.toml``) and the named sources, released there, with a gradebook of its own (the
+    course's own is never touched).
 
     Parameters
     ----------
@@ -31,7 +40,8 @@ def release_copy(course: Course, assignments: Sequence[str], root: Path) -> Cour
     assignments : sequence of str
         Assignments to copy and release.
     root : Path
-        Directory of the copy (created if missing).
+        Directory of the copy (created if missing; a copy there is brought up to date, its
+        gradebook kept).
 
     Returns
     -------
@@ -40,7 +50,13 @@ def release_copy(course: Course, assignments: Sequence[str], root: Path) -> Cour
     """
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(course.root / CONFIG_FILE, root / CONFIG_FILE)
-    for name in assignments:
+    with (root / CONFIG_FILE).open("a", encoding="utf-8") as config:
+        # nbgrader's commands (and grader's) run in the copy use its own gradebook too
+        config.write(f"\n# {COPY_NOTE}\nc.CourseDirectory.db_url = \"sqlite:///gradebook.db\"\n")
+    if (course.root / POLICY_FILE).is_file():  # the grading policy: its late penalty
+        shutil.copy2(course.root / POLICY_FILE, root / POLICY_FILE)
+    for name in assignments:  # a copy made before gets today's sources
+        shutil.rmtree(root / "source" / name, ignore_errors=True)
         shutil.copytree(course.source / course.check_assignment(name), root / "source" / name)
     copy = Course(root, database="gradebook.db")  # never the course's own gradebook
     release(copy, list(assignments))
@@ -86,6 +102,9 @@ def release(course: Course, assignments: Sequence[str] = ()) -> list[str]:
             raise CourseError(f"nbgrader could not release {name!r}:\n{detail}") from error
         finally:
             app.log.removeHandler(errors)
+        shipped = course.release / name / SELFCHECK
+        shutil.copyfile(selfcheck.__file__, shipped)
+        share(course.root, course.groupshared, shipped)
     return names
 
 

@@ -117,7 +117,8 @@ def submit_class(course: Course, students: list[str], full: float,
 def pg_course(root: Path, server, assignments: tuple[str, ...] = ("cross_entropy",)) -> Course:
     """A released copy of the course whose gradebook is a new PostgreSQL database."""
     root.mkdir(parents=True)
-    shutil.copy2(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    for name in ("nbgrader_config.py", "course.toml"):  # as make_course copies them
+        shutil.copy2(REPO / name, root / name)
     for name in assignments:
         shutil.copytree(REPO / "source" / name, root / "source" / name)
     course = Course(root, database=server.create_database())

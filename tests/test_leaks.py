@@ -62,3 +62,48 @@ def test_feedback_and_ci_output_leak_nothing(secrets, tmp_path) -> None:
 def test_leak_finder_sees_a_reference_line(secrets) -> None:
     line = next(line for line, kind in secrets.items() if kind == "hidden reference.py")
     assert find_leaks(f"<p>\n  {line}\n</p>", secrets) == [line]
+
+
+def test_the_released_selfcheck_leaks_nothing(secrets, tmp_path) -> None:
+    """``grader release`` ships the students' self-check beside the notebook; it is the
+    package's own file, and the release check reads it like every released file."""
+    from conftest import make_course
+
+    from grader.author import leaks_in_release
+    from grader.selfcheck import __file__ as selfcheck_file
+
+    shipped = REPO / "release" / A / "selfcheck.py"
+    assert shipped.read_bytes() == open(selfcheck_file, "rb").read()
+    assert find_leaks(shipped.read_text(), secrets) == []
+    course = make_course(tmp_path / "course", (A,))
+    assert (course.release / A / "selfcheck.py").is_file()
+    assert leaks_in_release(course, A) == []
+    hidden = next(line for line, kind in secrets.items() if kind == "hidden test")
+    with (course.release / A / "selfcheck.py").open("a") as handle:
+        handle.write(f"\n{hidden}\n")
+    [problem] = leaks_in_release(course, A)
+    assert problem.where == f"release/{A}/selfcheck.py" and "hidden test" in problem.what
+
+
+def test_the_submission_secret_is_never_published(tmp_path) -> None:
+    """nbgrader's ``submission_secret.txt`` names a student's feedback in the exchange: git
+    ignores it wherever it is, and nothing ``grader ci`` writes or prints holds it."""
+    import subprocess
+
+    from conftest import make_course
+
+    ignored = subprocess.run(["git", "check-ignore", "-q", f"submitted/ada/{A}/"
+                              "submission_secret.txt"], cwd=REPO)
+    assert ignored.returncode == 0, "git would commit submission_secret.txt"
+    course = make_course(tmp_path / "course", (A,))
+    folder = tmp_path / "submission"
+    folder.mkdir()
+    secret = "5c1e7e" * 20
+    (folder / "submission_secret.txt").write_text(secret)
+    (folder / f"{A}.ipynb").write_bytes((EXAMPLES / "ada" / A / f"{A}.ipynb").read_bytes())
+    out = tmp_path / "ci" / "results.json"
+    result = CliRunner().invoke(main, ["ci", str(folder / f"{A}.ipynb"), "--out", str(out),
+                                       "--course", str(course.root)])
+    assert result.exit_code == 0, result.output
+    written = [result.output, *(p.read_text() for p in out.parent.iterdir())]
+    assert len(written) == 3 and not any(secret in text for text in written)

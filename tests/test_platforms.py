@@ -364,8 +364,8 @@ def test_autograder_zip_layout(autograder: Path) -> None:
         names = set(archive.namelist())
         modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
     for name in ("setup.sh", "run_autograder", "pyproject.toml", "nbgrader_config.py",
-                 "source/cross_entropy/hidden/spec.py", "source/cross_entropy/hidden/reference.py",
-                 "grader/cli.py",
+                 "course.toml", "source/cross_entropy/hidden/spec.py",
+                 "source/cross_entropy/hidden/reference.py", "grader/cli.py",
                  "source/cross_entropy/cross_entropy.ipynb"):
         assert name in names, name
     assert not any(n.startswith("source/svm_hinge") for n in names)
@@ -401,6 +401,28 @@ def test_run_autograder_grades_a_real_submission(autograder: Path, tmp_path: Pat
     assert results["extra_data"]["pending"] == [
         {"name": "cross_entropy: derivation_reduction", "max_score": 3.0,
          "state": "awaiting grading"}]
+
+
+@pytest.mark.notebook
+def test_run_autograder_applies_the_late_penalty(autograder: Path, tmp_path: Path) -> None:
+    """Gradescope's submission time, 1 d 12 h after its due date: the course's penalty (two
+    started days at 10% of 36 points), as the course's gradebook would hold it."""
+    root = unpack(autograder, tmp_path / "autograder")
+    shutil.copy2(EXAMPLES / "ada" / "cross_entropy" / "cross_entropy.ipynb",
+                 root / "submission" / "cross_entropy.ipynb")
+    (root / "submission_metadata.json").write_text(json.dumps({
+        "id": 1, "created_at": "2025-03-03T05:00:00.000000-08:00",
+        "assignment": {"due_date": "2025-03-01T17:00:00.000000-08:00", "late_due_date": None,
+                       "title": "cross_entropy", "total_points": "36.0"},
+        "users": [{"email": "ada@example.edu", "id": 1, "name": "Ada"}]}))
+    done = run_autograder(root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(results, RESULTS_SCHEMA)
+    assert sum(t["score"] for t in results["tests"]) == 33
+    assert results["score"] == pytest.approx(33 - 7.2)
+    assert results["extra_data"]["late_penalty"] == pytest.approx(7.2)
+    assert "Submitted 1 d 12 h after the due date: late penalty −7.2 points" in results["output"]
 
 
 def test_run_autograder_without_a_notebook_still_writes_results(autograder: Path,

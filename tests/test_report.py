@@ -4,7 +4,7 @@ The class (points in brackets; ``essay`` is a markdown answer graded by hand):
 
 hw1, due 2025-01-10 12:00: test_a [2], test_b [1], essay [3]
     alice   2  1  3      on time
-    bob     0  1  —      25 h late, essay not graded yet (pending); nbgrader stored penalty 0.5
+    bob     0  1  —      25 h late, essay not graded yet (pending): penalty 1.2, score 0
     carol   2  0  1.5    on time; the grading run found something suspicious; the essay's
                          manual grade is marked for review (as after re-running the grader)
     erin    2  1  2      10 min late (inside the 15 min grace period)
@@ -17,6 +17,8 @@ hw2, due 2025-01-20 12:00: test_c [4], test_d [2]
     dave    no submission
 
 Policy: weights hw1 2, hw2 1; letters 90/80/70/60; 10 % per started day late after 15 min grace.
+The late penalties are in the gradebook as grading writes them (nbgrader's step with the
+course's plugin, :mod:`grader.late`).
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, SubmittedAssignment
+from traitlets.config import Config
 
+from grader.late import AssignCoursePenalties, penalty_config
 from grader.report import build_report
 from grader.report.artifacts import failure_message
 from grader.report.charts import PENDING, item_shares, item_shares_svg
@@ -147,8 +151,12 @@ def build_gradebook(course: Path) -> Path:
         gb.grant_extension("hw2", "carol", days=2)
         # What nbgrader leaves after the autograder re-runs on a manually graded answer.
         gb.find_grade("essay", "hw1", "hw1", "carol").needs_manual_grade = True
-        gb.find_submission_notebook("hw1", "hw1", "bob").late_submission_penalty = 0.5
         gb.db.commit()
+    config = penalty_config(Config(), course)  # course.toml's policy, as grading applies it
+    for assignment, sid in SUBMISSIONS:
+        AssignCoursePenalties(config=config)(nbformat.v4.new_notebook(), {"nbgrader": {
+            "notebook": assignment, "assignment": assignment, "student": sid,
+            "db_url": f"sqlite:///{db}"}})
     for (assignment, sid), (_, scores) in SUBMISSIONS.items():
         folder = course / "autograded" / sid / assignment
         folder.mkdir(parents=True)
@@ -165,8 +173,8 @@ def make_small_course(folder: Path) -> Path:
     """The class above in ``folder``: gradebook, autograded artifacts, policy, nbgrader config."""
     ensure_alembic_on_path()
     folder.mkdir(parents=True, exist_ok=True)
-    build_gradebook(folder)
     (folder / "course.toml").write_text(POLICY_TOML)
+    build_gradebook(folder)
     (folder / "nbgrader_config.py").write_text('c = get_config()  # noqa: F821\n')
     return folder
 
@@ -411,10 +419,29 @@ def test_flags(report) -> None:
     ]
 
 
-def test_without_course_policy_the_stored_penalty_counts(small_course: Path) -> None:
-    report = build_report(small_course, policy=CoursePolicy())
-    bob = report.submissions.set_index(["student_id", "assignment"]).loc[("bob", "hw1")]
-    assert bob["late_penalty"] == 0.5 and bob["score"] == 0.5
+def test_grading_writes_the_policys_penalty(small_course: Path) -> None:
+    with Gradebook(f"sqlite:///{small_course / 'gradebook.db'}") as gb:
+        penalties = {(sub.assignment.name, sub.student.id): sub.late_submission_penalty
+                     for sub in gb.db.query(SubmittedAssignment)}
+    assert penalties == {("hw1", "alice"): 0.0, ("hw1", "bob"): 1.2, ("hw1", "carol"): 0.0,
+                         ("hw1", "erin"): 0.0, ("hw2", "alice"): 0.0, ("hw2", "bob"): 0.0,
+                         ("hw2", "carol"): 0.0, ("hw2", "erin"): 0.0}
+
+
+def test_the_gradebooks_penalty_counts_and_a_stale_one_is_flagged(small_course: Path) -> None:
+    """A gradebook graded before the policy or a due date changed: the report shows what
+    the gradebook holds (as nbgrader export and the feedback do) and says what to do."""
+    with Gradebook(f"sqlite:///{small_course / 'gradebook.db'}") as gb:
+        gb.find_submission_notebook("hw1", "hw1", "bob").late_submission_penalty = 0.5
+        gb.db.commit()
+    for policy in (None, CoursePolicy()):
+        report = build_report(small_course, policy=policy)
+        bob = report.submissions.set_index(["student_id", "assignment"]).loc[("bob", "hw1")]
+        assert bob["late_penalty"] == 0.5 and bob["score"] == 0.5
+    flags = build_report(small_course).flags
+    [reason] = flags[(flags["student_id"] == "bob") & (flags["kind"] == "late")]["reason"]
+    assert reason == ("1 d 1 h late, penalty 0.5 of 6 points; the course policy gives 1.2: "
+                      "grade hw1 again (grader grade) to write it in the gradebook")
     # Equal weights and default letters.
     alice = report.students.set_index("student_id").loc["alice"]
     assert alice["percent"] == pytest.approx(100 * (1 + 4 / 6) / 2)

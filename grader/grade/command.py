@@ -18,7 +18,8 @@ from grader.gradebook import database_option
 
 
 def outcome_table(outcomes: list[Outcome], title: str) -> Table:
-    """A rich table with one row per submission: score, points awaiting a grader, status, why."""
+    """A rich table with one row per submission: score (after any late penalty), points
+    awaiting a grader, status, why."""
     table = Table(title=title, title_justify="left")
     table.add_column("student")
     table.add_column("score", justify="right")
@@ -27,13 +28,17 @@ def outcome_table(outcomes: list[Outcome], title: str) -> Table:
     table.add_column("status")
     table.add_column("notes", overflow="fold", max_width=70)
     for o in outcomes:
-        share = f"{100 * o.score / o.max_score:.0f}" if o.max_score else "-"
+        score = max(0.0, o.score - o.late_penalty)  # the grade nbgrader export gives
+        share = f"{100 * score / o.max_score:.0f}" if o.max_score else "-"
         style = {"failed": "red", "partial": "yellow"}.get(o.status, "green")
         pending = f"{o.pending:g}" if o.pending else ""
         notes = [*o.reasons, *o.events]
+        if o.late_penalty:
+            notes.insert(0, f"[yellow]late: penalty {o.late_penalty:g} "
+                            f"({o.score:g} before it)[/]")
         if o.suspicious:
             notes.append(f"[magenta]suspicious ({len(o.suspicious)} flags, see the report)[/]")
-        table.add_row(o.student, f"{o.score:g}/{o.max_score:g}", share, pending,
+        table.add_row(o.student, f"{score:g}/{o.max_score:g}", share, pending,
                       f"[{style}]{o.status}[/]", "; ".join(notes))
     return table
 

@@ -2,8 +2,9 @@
 
 Everything that writes runs in the grading process, one submission at a time: the rows
 nbgrader's own ``SaveAutoGrades`` writes (:mod:`grader.grade.rows`, from the scores the worker
-computed with nbgrader's rules) and its ``AssignLatePenalties``, so that formgrader and
-``nbgrader export`` see exactly what ``nbgrader autograde`` would have written. Re-grading
+computed with nbgrader's rules) and its ``AssignLatePenalties`` (the course's late penalty,
+:mod:`grader.late`), so that formgrader and ``nbgrader export`` see exactly what ``nbgrader
+autograde`` would have written. Re-grading
 updates the same rows (one set of scores per student) and keeps manual grades.
 """
 
@@ -32,7 +33,6 @@ from nbgrader.api import (
     SubmittedAssignment,
     SubmittedNotebook,
 )
-from nbgrader.preprocessors import AssignLatePenalties
 from nbgrader.utils import parse_utc
 from sqlalchemy import (
     Column,
@@ -53,6 +53,8 @@ from grader.grade.changes import Change, apply
 from grader.grade.discover import Submission
 from grader.grade.rows import AssignmentRows, Scores
 from grader.gradebook import is_server, shown
+from grader.late import AssignCoursePenalties, penalty_config
+from grader.shared import folder_mode, share
 
 RECORD_FILE = ".grading.json"
 GRADED, PARTIAL, FAILED = "graded", "partial", "failed"
@@ -93,6 +95,8 @@ class Outcome:
     score: float = 0.0
     max_score: float = 0.0
     pending: float = 0.0
+    late_penalty: float = 0.0  # what the gradebook holds: the score counts minus this
+    seconds_late: float = 0.0  # after the due date and the student's extension (nbgrader's)
     reasons: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)  # faults met while running, restarts
@@ -214,6 +218,8 @@ class Recorder:
         wait = patience if patience is not None else config.Grading.get("db_patience", 300)
         self.patience = float(wait)
         self.gradebook = open_gradebook(course.db_url)
+        if course.db_path is not None:  # SQLite gives its -wal and -shm files the same modes
+            share(course.root, course.groupshared, course.db_path)
         # Readers (formgrader, reports) go on while this one writer writes, and a commit need
         # not wait for the disk: a crash of this process loses nothing committed, only a
         # crash of the machine (or of the database server) could lose the last notebooks,
@@ -231,8 +237,12 @@ class Recorder:
         # while a submission is graded: its timestamp, then its totals after each notebook
         self._timestamps: dict[str, datetime | None] = {}
         self._totals: dict[str, tuple[float, float, float]] = {}
-        method = config.LateSubmissionPlugin.get("penalty_method", "none")
-        self.late_penalties = method != "none" or "AssignLatePenalties" in config
+        # the late penalty: nbgrader's step, run for the submissions that can be late
+        self.penalties = penalty_config(config, course.root)
+        self.extensions = (self._write(lambda gb: self.rows.extensions(gb.db))
+                           if self.penalties is not None else {})
+        self._regraded = set(self.rows.submitted)  # may hold a penalty of an earlier grade
+        self._penalised: set[str] = set()
 
     def __enter__(self) -> Recorder:
         return self
@@ -347,11 +357,20 @@ class Recorder:
         student = submission.student
         self._totals[student] = self._write(lambda gb: self.rows.record(
             gb.db, student, self._timestamps[student], notebook, scored, held))
-        if scored is not None and self.late_penalties:
-            # nbgrader's step reads the gradebook, not the notebook's cells; through _write,
-            # it waits for a database that is restarting as the scores did
-            self._write(lambda gb: AssignLatePenalties(config=self.config)(
+        if self.penalties is not None and (self._may_be_late(student)
+                                           or student in self._regraded):
+            # nbgrader's step reads the gradebook, not the notebook's cells (so a notebook
+            # scored 0 unread gets its share too); through _write, it waits for a database
+            # that is restarting as the scores did
+            self._write(lambda gb: AssignCoursePenalties(config=self.penalties)(
                 nbformat.v4.new_notebook(), self.resources(submission, notebook)))
+            self._penalised.add(student)
+
+    def _may_be_late(self, student: str) -> bool:
+        """Whether the submission's timestamp is past the due date (an extension only moves
+        the due date later): nbgrader's step, which opens the gradebook again, is needed."""
+        timestamp, due = self._timestamps[student], self.rows.duedate
+        return timestamp is not None and due is not None and timestamp > due
 
     def close(self, submission: Submission, outcome: Outcome,
               executed: dict[str, str]) -> Outcome:
@@ -364,13 +383,20 @@ class Recorder:
         del self._timestamps[submission.student]
         # as the submission's last notebook left them
         outcome.score, outcome.max_score, outcome.pending = self._totals.pop(submission.student)
+        if submission.student in self._penalised:
+            self._penalised.discard(submission.student)
+            outcome.late_penalty, outcome.seconds_late = self._write(lambda gb: (
+                self.rows.late_penalty(gb.db, submission.student),
+                gb.find_submission(self.assignment, submission.student).total_seconds_late))
         outcome.graded_at = datetime.now(UTC).isoformat(timespec="seconds")
         final = self.course.autograded / submission.student / self.assignment
         final.parent.mkdir(parents=True, exist_ok=True)
+        share(self.course.root, self.course.groupshared, final.parent)
         for stale in _staging_folders(final.parent, self.assignment):  # left by a killed run
             shutil.rmtree(stale, ignore_errors=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{self.assignment}-{leftovers.owner()}-",
                                         dir=final.parent))
+        staging.chmod(folder_mode())  # a folder as any other, not a temporary one's 0700
         previous = staging.with_name(staging.name + ".old")
         try:
             for item in submission.directory.iterdir():
@@ -379,6 +405,7 @@ class Recorder:
             for name, text in executed.items():
                 (staging / f"{name}.ipynb").write_text(text, encoding="utf-8")
             (staging / RECORD_FILE).write_text(json.dumps(outcome.record(), indent=2))
+            share(self.course.root, self.course.groupshared, staging)
             if final.exists():  # moved aside rather than deleted first: two renames apart
                 final.rename(previous)
             staging.rename(final)

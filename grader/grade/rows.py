@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from nbformat import NotebookNode
@@ -28,7 +28,7 @@ from nbgrader.api import (
     SubmittedNotebook,
     new_uuid,
 )
-from sqlalchemy import Select, bindparam, literal, null, select
+from sqlalchemy import Select, bindparam, func, literal, null, select
 from sqlalchemy.orm import Session
 
 from grader.grade.changes import Change, apply
@@ -65,6 +65,7 @@ class AssignmentRows:
     def __init__(self, db: Session, assignment: str) -> None:
         found = db.query(Assignment).filter(Assignment.name == assignment).one()
         self.id = found.id
+        self.duedate: datetime | None = found.duedate
         self.notebooks: dict[str, NotebookCells] = {}
         for notebook in found.notebooks:
             cells = NotebookCells(notebook.id)
@@ -84,6 +85,23 @@ class AssignmentRows:
         self.max_scores = {cell: points for n in self.notebooks.values()
                            for cell, points in n.max_scores.items()}
         self.max_score = sum(self.max_scores.values())
+
+    def extensions(self, db: Session) -> dict[str, timedelta]:
+        """Each student's extension of the due date, as nbgrader records it (on the
+        submission)."""
+        rows = db.execute(select(SUBMITTED.c.student_id, SUBMITTED.c.extension)
+                          .where((SUBMITTED.c.assignment_id == self.id)
+                                 & SUBMITTED.c.extension.is_not(None)))
+        return dict(rows.all())
+
+    def late_penalty(self, db: Session, student: str) -> float:
+        """The late penalty the gradebook holds for ``student``'s submission (the sum over
+        its notebooks, as nbgrader's ``SubmittedAssignment.late_submission_penalty``)."""
+        total = db.scalar(select(func.sum(SUBMITTED_NB.c.late_submission_penalty))
+                          .join(SUBMITTED, SUBMITTED_NB.c.assignment_id == SUBMITTED.c.id)
+                          .where((SUBMITTED.c.assignment_id == self.id)
+                                 & (SUBMITTED.c.student_id == student)))
+        return float(total or 0.0)
 
     def record(self, db: Session, student: str, timestamp: datetime | None, notebook: str,
                scored: Scores | None, held: Collection[str] = ()) -> tuple[float, float, float]:

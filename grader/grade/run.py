@@ -36,12 +36,13 @@ from grader.grade.record import (
     unreadable_stand_in,
 )
 from grader.grade.rows import scores
-from grader.grade.sanitize import DamagedNotebook, read_notebook, released_checksums, sanitize
+from grader.grade.sanitize import DamagedNotebook, read_notebook, released_cells, sanitize
 from grader.grade.scheduler import Scheduler
 from grader.grade.snapshot import copy_assignment
 from grader.grade.template import notebook_imports
 from grader.hidden import FOLDER as HIDDEN
 from grader.hidden import folder_files
+from grader.late import fingerprint as late_fingerprint
 
 
 def default_workers() -> int:
@@ -194,16 +195,18 @@ def grade_assignment(
     instructor_files = _instructor_files(course, assignment)
     hidden = folder_files(course.source / assignment / HIDDEN)
     releases = {name: _released(course, assignment, name) for name in names}
-    released = {name: released_checksums(nb) for name, nb in releases.items()}
+    released = {name: released_cells(nb) for name, nb in releases.items()}
     budgets = {name: budget_for(settings, config, _answer_cells(releases[name]))
                for name in names}
-    # a change of anything a grade depends on grades everyone again
+    recorder = Recorder(course, assignment, config)
+    # a change of anything a grade depends on grades everyone again: the late penalty's
+    # policy and due date too (a student's extension is part of their own fingerprint)
     version = assignment_version(course, assignment, {
         "budgets": {name: asdict(budget) for name, budget in budgets.items()},
         "limits": asdict(settings.limits), "sandbox": settings.sandbox,
         "late": dict(config.LateSubmissionPlugin),
-        "penalties": "AssignLatePenalties" in config})
-    recorder = Recorder(course, assignment, config)
+        "penalties": dict(config.get("AssignLatePenalties", {})),
+        "policy": late_fingerprint(course.root), "due": recorder.rows.duedate})
     recorder.sweep()  # staging folders of a run killed while it wrote
     graded = {} if settings.force else recorder.graded()
     outcomes: list[Outcome] = []
@@ -221,7 +224,9 @@ def grade_assignment(
     def changed(found: list[Submission]) -> Iterator[tuple[Submission, str]]:
         """The submissions to grade, with their fingerprints; the others are reported."""
         for submission in found:
-            fingerprint = _fingerprint(submission, version)
+            extension = recorder.extensions.get(submission.student)
+            fingerprint = _fingerprint(submission, f"{version}:{extension}" if extension
+                                       else version)
             previous = recorder.reusable(submission, fingerprint, graded)
             if previous is None:
                 yield submission, fingerprint
@@ -279,7 +284,8 @@ def grade_assignment(
         state.outcome.events.extend(f"{name}.ipynb: {e}" for e in result.get("events", []))
         if "timing" in result:
             state.outcome.timing[name] = result["timing"]
-        if "sandbox" in result:
+        if result.get("sandbox") and state.outcome.sandbox in ("", "isolated"):
+            # one notebook whose kernels ran unisolated makes the submission's record say so
             state.outcome.sandbox = result["sandbox"]
         if "containment" in result:
             state.outcome.containment = result["containment"]

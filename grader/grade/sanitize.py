@@ -8,6 +8,8 @@ about the notebook (a changed checksum, a re-added cell) is kept as messages for
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import json
 import logging
 import re
@@ -18,7 +20,6 @@ from typing import Any
 import jsonschema
 import nbformat
 from nbformat import NotebookNode
-from nbgrader import utils
 from nbgrader.nbgraderformat import common as nbgraderformat_common
 from nbgrader.preprocessors import (
     CheckCellMetadata,
@@ -223,21 +224,55 @@ def parse_notebook(data: bytes, name: str) -> NotebookNode:
         raise DamagedNotebook(f"{name}: not a valid notebook ({error})") from error
 
 
-# nbgrader restores a test cell whose checksum differs from the instructor's; a released test
-# cell always differs (its hidden part was cut out), so that alone is no repair.
-_CHECKSUM = re.compile(r"Attribute 'checksum' for cell (?P<cell>\S+) has changed! "
-                       r"\(should be: \w+, got: (?P<got>\w+)\)")
+# What nbgrader reports about a cell, and which of the cell's properties each report is about:
+# the attribute it restored (a checksum is about the cell's content), or a cell it re-added.
+_ATTRIBUTE = re.compile(r"Attribute '(?P<attr>\w+)' for cell (?P<cell>\S+) has changed!")
+_MISSING = re.compile(r"Missing grade cell (?P<cell>\S+) encountered")
+_UNKNOWN = re.compile(r"the gradebook does not know \(grade id (?P<cell>'[^']*'|\"[^\"]*\")\)")
+_ROLES = ("grade", "solution", "task", "locked")
 
 
-def released_checksums(nb: NotebookNode) -> dict[str, str]:
-    """nbgrader's checksum of every locked cell of a released notebook, by grade id."""
-    return {cell.metadata["nbgrader"]["grade_id"]: utils.compute_checksum(cell)
-            for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("locked")}
+def _given(cell: NotebookNode) -> dict[str, Any]:
+    """The properties of an nbgrader cell that nbgrader checks and restores."""
+    meta = cell.metadata.get("nbgrader", {})
+    try:
+        points = float(meta.get("points", 0) or 0)
+    except (TypeError, ValueError):  # an edited value: never equal to a released one
+        points = repr(meta.get("points"))
+    content = hashlib.sha256(f"{cell.cell_type}\0{cell.source}".encode()).hexdigest()
+    return {"cell_type": cell.cell_type, "points": points, "checksum": content,
+            **{role: bool(meta.get(role, False)) for role in _ROLES}}
 
 
-def _expected(message: str, released: dict[str, str]) -> bool:
-    match = _CHECKSUM.fullmatch(message)
-    return bool(match) and released.get(match["cell"]) == match["got"]
+def released_cells(nb: NotebookNode) -> dict[str, dict[str, Any]]:
+    """What a student is given of each nbgrader cell, by grade id: its type, roles, points
+    and a hash of its content (the first cell of an id, as nbgrader keeps it)."""
+    given: dict[str, dict[str, Any]] = {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id and grade_id not in given:
+            given[grade_id] = _given(cell)
+    return given
+
+
+def _as_given(message: str, submitted: dict[str, dict], released: dict[str, dict]) -> bool:
+    """Whether nbgrader's ``message`` is about something the student left as it was given.
+
+    Such a report describes a difference between the release and the gradebook (a test cell
+    released without its hidden part; a release whose test cells say unlocked where the
+    gradebook records them locked): nbgrader's own, never evidence about the student.
+    """
+    if match := _ATTRIBUTE.search(message):
+        cell, attribute = match["cell"], match["attr"]
+        mine, given = submitted.get(cell), released.get(cell)
+        return (mine is not None and given is not None and attribute in given
+                and mine[attribute] == given[attribute])
+    if match := _MISSING.search(message):
+        return match["cell"] not in released  # the release lacks it too
+    if match := _UNKNOWN.search(message):
+        cell = ast.literal_eval(match["cell"])
+        return cell in released and submitted.get(cell) == released[cell]
+    return False
 
 
 def sanitize(nb: NotebookNode, resources: dict, config: Config,
@@ -254,8 +289,9 @@ def sanitize(nb: NotebookNode, resources: dict, config: Config,
     config : Config
         The course's nbgrader configuration.
     released : dict, optional
-        :func:`released_checksums` of the released notebook: a locked cell submitted exactly
-        as released is restored without a message (only real repairs are reported).
+        :func:`released_cells` of the released notebook: what nbgrader restores in a cell the
+        student left as it was released is restored without a message (only the student's
+        changes are reported, never the differences between the release and the gradebook).
     catalog : CellCatalog, optional
         The gradebook's cells, already read (a worker reads them once for all its notebooks).
 
@@ -264,6 +300,7 @@ def sanitize(nb: NotebookNode, resources: dict, config: Config,
     DamagedNotebook
         If nbgrader cannot repair the notebook.
     """
+    submitted = released_cells(nb)  # before any repair: what the student handed in
     resources = {**resources, "nbgrader": {**resources["nbgrader"], "cells": catalog}}
     collect = Capture(logging.WARNING)
     log = logging.getLogger(f"grader.sanitize.{id(collect)}")
@@ -280,4 +317,5 @@ def sanitize(nb: NotebookNode, resources: dict, config: Config,
                 ) from error
     finally:
         log.removeHandler(collect)
-    return Sanitized(nb, [m for m in collect.messages if not _expected(m, released or {})])
+    return Sanitized(nb, [m for m in collect.messages
+                          if not _as_given(m, submitted, released or {})])

@@ -246,8 +246,11 @@ def _run_job(job: dict[str, Any], first: Kernel, kernels: Kernels, config: Confi
             "kernel_cpu": round(sum(k.cpu for k in run.kernels), 4),
             "clean_cpu": round(sum(k.cpu for k in run.clean.kernels), 4),
         }
-        sandbox = run.kernels[0].sandbox_status if run.kernels else "not isolated: not started"
-        containment = run.kernels[0].containment if run.kernels else "not started"
+        # how the kernels that ran were isolated and contained; none ran (no code cell, none
+        # could start): nothing of the student's ran, isolated or not
+        ran = [k for k in run.kernels if k.pid is not None]
+        sandbox = ran[0].sandbox_status if ran else ""
+        containment = ran[0].containment if ran else ""
         return {"notebook": text, "reason": reason, "messages": prepared.messages,
                 "events": run.events, "timing": timing, "sandbox": sandbox,
                 "containment": containment,

@@ -2,7 +2,10 @@
 ``grader ci``, and make sure ``results/results.json`` exists whatever happens.
 
 Gradescope keeps the student's upload as it was named; the grader needs the assignment's
-notebook name, so a lone notebook with another name is graded under the expected one.
+notebook name, so a lone notebook with another name is graded under the expected one. The
+submission's time and the assignment's due date come from Gradescope's
+``submission_metadata.json`` (``created_at``, ``assignment.due_date``): a late notebook loses
+the course's late penalty, as it would in the course's gradebook.
 """
 
 from __future__ import annotations
@@ -26,6 +29,19 @@ def find_submission(submission: Path, expected: list[str]) -> Path | None:
     if named:
         return named[0]
     return notebooks[0] if len(notebooks) == 1 else None
+
+
+def lateness_options(metadata: Path) -> list[str]:
+    """``grader ci``'s ``--submitted`` and ``--due`` from Gradescope's submission metadata
+    (none when it is missing, unreadable or has no due date)."""
+    try:
+        data = json.loads(metadata.read_text(encoding="utf-8"))
+        submitted, due = data["created_at"], data["assignment"]["due_date"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    if not (isinstance(submitted, str) and isinstance(due, str)):
+        return []
+    return ["--submitted", submitted, "--due", due]
 
 
 def not_graded(results: Path, message: str) -> None:
@@ -64,7 +80,8 @@ def run(root: Path, assignment: str) -> int:
             notebook = renamed
         status = subprocess.run(
             [sys.executable, "-c", CI, "ci", str(notebook), "--assignment", assignment,
-             "--out", str(results), "--course", str(course)], cwd=course).returncode
+             "--out", str(results), "--course", str(course),
+             *lateness_options(root / "submission_metadata.json")], cwd=course).returncode
     if not results.is_file():
         not_graded(results, "The autograder could not grade this notebook; "
                             "please tell the course staff.")

@@ -3,7 +3,8 @@
 Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once to build the
 image, and for every submission copies the student's files to ``/autograder/submission`` and
 runs ``/autograder/run_autograder``, which must leave ``/autograder/results/results.json``.
-The zip holds this package's source, ``nbgrader_config.py`` and ``source/<assignment>`` (so the
+The zip holds this package's source, ``nbgrader_config.py``, ``course.toml`` (its late penalty
+applies, from Gradescope's submission time and due date) and ``source/<assignment>`` (so the
 hidden tests and the reference are inside: the zip is for the instructor's Gradescope account
 only). ``run_autograder`` grades with ``grader ci`` through :mod:`grader.platforms.autograder`.
 """
@@ -18,6 +19,7 @@ import click
 
 import grader
 from grader.course import Course, CourseError
+from grader.report.policy import CONFIG_NAME as POLICY_FILE
 
 # The package is installed from the zip by setup.sh, so the zip carries what pip needs.
 PROJECT_FILES = ("pyproject.toml", "README.md")
@@ -100,6 +102,8 @@ def build_autograder(course: Course, assignment: str, out: Path) -> list[str]:
         for name in PROJECT_FILES:
             _add(archive, name, (project_root / name).read_bytes())
         _add(archive, "nbgrader_config.py", (course.root / "nbgrader_config.py").read_bytes())
+        if (course.root / POLICY_FILE).is_file():  # its late penalty applies on Gradescope
+            _add(archive, POLICY_FILE, (course.root / POLICY_FILE).read_bytes())
         for path in _package_files():
             _add(archive, f"grader/{path.relative_to(package_root).as_posix()}",
                  path.read_bytes())

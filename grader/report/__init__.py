@@ -5,7 +5,20 @@
 ``grader report`` (:mod:`grader.report.command`) drives both from the command line.
 """
 
-from grader.report.build import Report, build_report
+from __future__ import annotations
+
+from typing import Any
+
 from grader.report.policy import CoursePolicy, load_policy
 
 __all__ = ["CoursePolicy", "Report", "build_report", "load_policy"]
+
+
+def __getattr__(name: str) -> Any:
+    # The report's tables (pandas) are imported when first used: grading reads the course's
+    # late policy from this package and must not pay for them.
+    if name in ("Report", "build_report"):
+        from grader.report import build
+
+        return getattr(build, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

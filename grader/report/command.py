@@ -5,8 +5,9 @@
     grader report --format html --out reports/index.html
     grader report --format canvas --out canvas.csv
 
-Weights, letter cut-offs and the late penalty come from ``course.toml`` in the course
-directory (see :mod:`grader.report.policy`).
+Weights and letter cut-offs come from ``course.toml`` in the course directory (see
+:mod:`grader.report.policy`); the late penalty is the gradebook's, which grading writes from
+the same file (:mod:`grader.late`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from grader.course import Course, CourseError
 from grader.gradebook import database_option
 from grader.report.build import Report, build_report
 from grader.report.policy import load_policy
+from grader.shared import share
 
 FORMATS = ("table", "csv", "json", "html", "canvas", "nbgrader")
 
@@ -82,6 +84,8 @@ def write_report(out: str | Path, fmt: str = "html", course_dir: str | Path = ".
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render(report, fmt), encoding="utf-8")
+    course = Course(Path(course_dir))
+    share(course.root, course.groupshared, out)
     return out
 
 
@@ -105,8 +109,9 @@ def report_command(assignments: tuple[str, ...], fmt: str, out: Path | None,
     """Report grades per student, per item and flagged submissions.
 
     ASSIGNMENTS limits the report to these assignments (default: all in the gradebook).
-    Weights, letter cut-offs and the late penalty come from course.toml in the course
-    directory.
+    Weights and letter cut-offs come from course.toml in the course directory; the late
+    penalty is the gradebook's (grader grade writes course.toml's), and a penalty the policy
+    does not give is flagged.
     """
     try:
         course = Course.find(course_dir, database)
@@ -128,6 +133,7 @@ def report_command(assignments: tuple[str, ...], fmt: str, out: Path | None,
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
+    share(course.root, course.groupshared, out)
     click.echo(f"report written to {out}")
 
 

@@ -52,13 +52,12 @@ def _nbgrader_text(value: Any) -> str:
 
 
 def nbgrader_csv(report: Report) -> str:
-    """The CSV ``nbgrader export`` writes, with the report's late penalty.
+    """The CSV ``nbgrader export`` writes, byte for byte.
 
     Columns, row order (assignments by due date then name, students by last then first name)
     and value formatting are those of nbgrader's ``CsvExportPlugin``; a missing submission
-    scores 0. ``raw_score`` follows nbgrader (a manual answer not graded yet counts 0).
-    ``late_submission_penalty`` is the course policy's penalty when ``course.toml`` defines
-    one, so the file matches ``nbgrader export`` exactly when it does not.
+    scores 0. ``raw_score`` follows nbgrader (a manual answer not graded yet counts 0), and
+    ``late_submission_penalty`` is the gradebook's (the course policy's, written by grading).
 
     Parameters
     ----------

@@ -13,7 +13,8 @@ Kinds, most urgent first:
 ``suspicious``
     the grading run found something suspicious (one flag per finding);
 ``late``
-    submitted after the deadline plus extension and grace period;
+    submitted after the deadline plus extension and grace period, or holding a penalty in
+    the gradebook that the course policy does not give (graded before a due date changed);
 ``flagged``
     flagged by a grader in nbgrader's formgrader;
 ``review``
@@ -30,30 +31,31 @@ from __future__ import annotations
 
 import pandas as pd
 
+from grader.report.policy import format_duration
+
 KINDS = ("not graded", "partly graded", "suspicious", "note", "late", "flagged", "review",
          "held for review", "pending")
 COLUMNS = ["student_id", "assignment", "kind", "reason"]
 
 
-def format_duration(seconds: float) -> str:
-    """A lateness such as ``2 d 3 h`` or ``45 min`` (rounded down to whole minutes)."""
-    minutes = int(seconds // 60)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return f"{days} d {hours} h"
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min" if minutes else f"{int(seconds)} s"
+def _stale(submissions: pd.DataFrame) -> pd.Series:
+    """Submissions whose gradebook penalty is not the one the course policy gives."""
+    if "policy_penalty" not in submissions:
+        return pd.Series(False, index=submissions.index)
+    return (submissions["late_penalty"] - submissions["policy_penalty"]).abs() > 1e-6
 
 
-def _late_reason(row: pd.Series) -> str:
-    reason = f"{format_duration(row['seconds_late'])} late"
+def _late_reason(row: pd.Series, stale: bool) -> str:
+    reason = f"{format_duration(row['seconds_late'])} late" if row["seconds_late"] > 0 \
+        else "on time"
     if row["late_penalty"] > 0:
         reason += f", penalty {row['late_penalty']:g} of {row['max_score']:g} points"
     else:
         reason += ", no penalty (within the grace period)" if row["days_late"] == 0 \
-            else ", no penalty"
+            and row["seconds_late"] > 0 else ", no penalty"
+    if stale:
+        reason += (f"; the course policy gives {row['policy_penalty']:g}: grade "
+                   f"{row['assignment']} again (grader grade) to write it in the gradebook")
     return reason
 
 
@@ -110,11 +112,13 @@ def flag_table(submissions: pd.DataFrame, runs: pd.DataFrame,
         rows.extend((*key, "held for review", f"{item.split(':')[-1]}: {why}")
                     for item, why in held.items())
 
-    late = submissions[submissions["submitted"] & (submissions["seconds_late"] > 0)]
-    # Lateness inside the grace period is not worth an instructor's attention.
-    late = late[(late["days_late"] > 0) | (late["late_penalty"] > 0)]
-    rows.extend((r["student_id"], r["assignment"], "late", _late_reason(r))
-                for _, r in late.iterrows())
+    # Lateness inside the grace period is not worth an instructor's attention; a penalty in
+    # the gradebook that the policy does not give (graded before a due date changed) is.
+    stale = _stale(submissions) & submissions["submitted"]
+    late = submissions["submitted"] & (submissions["seconds_late"] > 0) & (
+        (submissions["days_late"] > 0) | (submissions["late_penalty"] > 0))
+    rows.extend((r["student_id"], r["assignment"], "late", _late_reason(r, stale[i]))
+                for i, r in submissions[late | stale].iterrows())
 
     flagged = submissions[submissions["flagged"]]
     rows.extend((s, a, "flagged", "flagged in the formgrader")

@@ -150,9 +150,7 @@ def _header(report: Report) -> str:
     if policy.late is None:
         late = "late penalty: as stored in the gradebook (nbgrader)"
     else:
-        late = (f"late penalty: {policy.late.per_day:.0%} of the assignment per started day "
-                f"after {policy.late.grace_minutes:g} min grace, at most "
-                f"{policy.late.max_fraction:.0%}")
+        late = f"late penalty: {policy.late.describe()} (as the gradebook holds it)"
     source = escape(policy.source or "defaults (no course.toml)")
     students = report.students
     mean = students["percent"].mean() if len(students) else float("nan")

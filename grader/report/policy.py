@@ -1,10 +1,10 @@
 """Course grading policy: assignment weights, letter cut-offs and the late penalty.
 
 The policy lives in ``course.toml`` at the root of the course directory, next to
-``nbgrader_config.py``. nbgrader is configured to apply no late penalty itself
-(``AssignLatePenalties.penalty_type = "none"``), so this policy is the one that counts.
-Every table is optional; a missing file gives equal weights, the usual 90/80/70/60 cut-offs
-and no late penalty beyond what the gradebook already holds.
+``nbgrader_config.py``. Its late penalty is written into nbgrader's gradebook when a submission
+is graded (:mod:`grader.late`, nbgrader's late-submission plugin), so that nbgrader's own views
+show the same grade as the report. Every table is optional; a missing file gives equal
+weights, the usual 90/80/70/60 cut-offs and no late penalty.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10: the same parser under its backport name
@@ -24,9 +27,25 @@ CONFIG_NAME = "course.toml"
 DEFAULT_LETTERS: dict[str, float] = {"A": 90.0, "B": 80.0, "C": 70.0, "D": 60.0, "F": 0.0}
 
 
+def format_duration(seconds: float) -> str:
+    """A lateness such as ``2 d 3 h`` or ``45 min`` (rounded down to whole minutes)."""
+    minutes = int(seconds // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else f"{int(seconds)} s"
+
+
 @dataclass(frozen=True)
 class LatePolicy:
     """A per-day late penalty, as a fraction of the assignment's maximum score.
+
+    The one implementation of the course's rule: grading writes it into nbgrader's gradebook
+    (:mod:`grader.late`), and every view (feedback, reports, exports, ``grader ci``) reads it
+    from there. Methods take one lateness or an array of them.
 
     Attributes
     ----------
@@ -42,16 +61,27 @@ class LatePolicy:
     per_day: float = 0.0
     max_fraction: float = 1.0
 
-    def days_late(self, seconds_late: float) -> int:
+    def days_late(self, seconds_late: ArrayLike) -> Any:
         """Started days late after the grace period (0 when on time)."""
-        excess = seconds_late - 60.0 * self.grace_minutes
-        return 0 if excess <= 0 else math.ceil(excess / 86400.0)
+        excess = np.asarray(seconds_late, dtype=float) - 60.0 * self.grace_minutes
+        days = np.ceil(np.clip(excess, 0.0, None) / 86400.0).astype(int)
+        return int(days) if days.ndim == 0 else days
 
-    def penalty(self, seconds_late: float, max_score: float) -> float:
+    def penalty(self, seconds_late: ArrayLike, max_score: ArrayLike) -> Any:
         """Points lost by a submission ``seconds_late`` after its deadline."""
-        fraction = min(self.per_day * self.days_late(seconds_late), self.max_fraction)
+        fraction = np.minimum(self.per_day * np.asarray(self.days_late(seconds_late)),
+                              self.max_fraction)
         # Rounded so that 10 % of 6 points is written as 1.2, not 1.2000000000000002.
-        return round(fraction * max_score, 6)
+        points = np.round(fraction * np.asarray(max_score, dtype=float), 6)
+        return float(points) if points.ndim == 0 else points
+
+    def describe(self) -> str:
+        """The rule in words, for pages and reports."""
+        cap = f", at most {self.max_fraction:.0%}" if self.max_fraction < 1 else ""
+        grace = (f" after a {self.grace_minutes:g}-minute grace period"
+                 if self.grace_minutes else "")
+        return (f"{self.per_day:.0%} of the assignment's points per started day late{grace}"
+                f"{cap}")
 
 
 @dataclass(frozen=True)
@@ -65,7 +95,8 @@ class CoursePolicy:
     letters : dict of str to float
         Minimum course percentage per letter.
     late : LatePolicy or None
-        The course's late penalty; ``None`` keeps the penalty stored in the gradebook.
+        The course's late penalty (None: none). Grading writes it into the gradebook; the
+        report shows the gradebook's and flags one the policy does not give.
     canvas_section : str
         Section written in the Canvas CSV.
     canvas_columns : dict of str to str

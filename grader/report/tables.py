@@ -6,8 +6,9 @@ Conventions shared by every table:
   counts neither for nor against the student until it is graded;
 * a missing submission scores 0 towards the course grade (as ``nbgrader export`` does), but
   its items stay NaN so that item statistics describe submitted work only;
-* the late penalty is the course policy's (:mod:`grader.report.policy`) when ``course.toml``
-  has a ``[late]`` table, otherwise the penalty nbgrader stored in the gradebook.
+* the late penalty is the one the gradebook holds, as in every other view (``grader grade``
+  writes the course policy's there: :mod:`grader.late`); ``policy_penalty`` is what
+  ``course.toml``'s ``[late]`` table gives, so that a stale gradebook can be told.
 """
 
 from __future__ import annotations
@@ -19,16 +20,16 @@ from grader.report.load import GradebookData
 from grader.report.policy import CoursePolicy
 
 
-def _late_penalty(frame: pd.DataFrame, policy: CoursePolicy) -> tuple[pd.Series, pd.Series]:
+def _late_days(frame: pd.DataFrame, policy: CoursePolicy) -> tuple[pd.Series, pd.Series]:
+    """Started days late (after the policy's grace period), and the penalty the policy gives:
+    the gradebook should hold it (grading writes it there, :mod:`grader.late`)."""
     if policy.late is None:
-        days = np.ceil(frame["seconds_late"] / 86400.0)
-        return days.astype(int), frame["stored_penalty"]
-    late = policy.late
-    excess = frame["seconds_late"] - 60.0 * late.grace_minutes
-    days = np.ceil(excess.clip(lower=0.0) / 86400.0).astype(int)
-    fraction = (late.per_day * days).clip(upper=late.max_fraction)
-    # Rounded so that 10 % of 6 points is written as 1.2, not 1.2000000000000002.
-    return days, (fraction * frame["max_score"]).round(6)
+        days = np.ceil(frame["seconds_late"] / 86400.0).astype(int)
+        return days, frame["stored_penalty"]
+    seconds = frame["seconds_late"].to_numpy()
+    return (pd.Series(policy.late.days_late(seconds), index=frame.index),
+            pd.Series(policy.late.penalty(seconds, frame["max_score"].to_numpy()),
+                      index=frame.index))
 
 
 def submission_table(data: GradebookData, policy: CoursePolicy,
@@ -40,7 +41,7 @@ def submission_table(data: GradebookData, policy: CoursePolicy,
     data : GradebookData
         The loaded gradebook.
     policy : CoursePolicy
-        Supplies the late penalty.
+        Its late policy tells the days late and the penalty the gradebook should hold.
     runs : DataFrame, optional
         Grading records from :func:`grader.report.artifacts.read_artifacts`.
 
@@ -49,10 +50,11 @@ def submission_table(data: GradebookData, policy: CoursePolicy,
     DataFrame
         ``student_id, assignment, status, submitted, timestamp, raw_score, nbgrader_raw_score,
         pending_items, pending_points, max_score, seconds_late, days_late, late_penalty,
-        score``. ``status`` is ``missing``, ``failed`` (the grading run could not grade it),
-        ``partial`` (graded only in part, e.g. a cell timed out), ``pending`` (manual items
-        await grading) or ``graded``. ``score`` is the raw score minus the late penalty,
-        floored at 0, and 0 for a missing submission.
+        stored_penalty, policy_penalty, flagged, score``. ``status`` is ``missing``,
+        ``failed`` (the grading run could not grade it), ``partial`` (graded only in part,
+        e.g. a cell timed out), ``pending`` (manual items await grading) or ``graded``.
+        ``score`` is the raw score minus the late penalty (the gradebook's), floored at 0, and
+        0 for a missing submission.
     """
     roster = pd.MultiIndex.from_product(
         [data.students["student_id"], data.assignment_names], names=["student_id", "assignment"])
@@ -80,9 +82,12 @@ def submission_table(data: GradebookData, policy: CoursePolicy,
     frame["seconds_late"] = frame["seconds_late"].fillna(0.0)
     frame["stored_penalty"] = frame["stored_penalty"].fillna(0.0)
     frame["flagged"] = frame["flagged"].fillna(False).astype(bool)
-    days, penalty = _late_penalty(frame, policy)
+    days, expected = _late_days(frame, policy)
     frame["days_late"] = days.where(submitted, 0).astype(int)
-    frame["late_penalty"] = penalty.where(submitted, 0.0).astype(float)
+    # the gradebook's penalty, which every other view shows too; the policy's own figure
+    # tells a gradebook not graded since the policy or a due date changed
+    frame["late_penalty"] = frame["stored_penalty"].where(submitted, 0.0).astype(float)
+    frame["policy_penalty"] = expected.where(submitted, 0.0).astype(float)
     frame["score"] = (frame["raw_score"] - frame["late_penalty"]).clip(lower=0.0).fillna(0.0)
 
     status = np.where(frame["pending_items"] > 0, "pending", "graded")
@@ -99,8 +104,8 @@ def submission_table(data: GradebookData, policy: CoursePolicy,
     frame["status"] = status
     return frame[["student_id", "assignment", "status", "submitted", "timestamp", "raw_score",
                   "nbgrader_raw_score", "pending_items", "pending_points", "max_score",
-                  "seconds_late", "days_late", "late_penalty", "stored_penalty", "flagged",
-                  "score"]]
+                  "seconds_late", "days_late", "late_penalty", "stored_penalty",
+                  "policy_penalty", "flagged", "score"]]
 
 
 def student_table(data: GradebookData, submissions: pd.DataFrame,

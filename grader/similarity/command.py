@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from grader.course import Course, CourseError
+from grader.shared import share
 from grader.similarity.collect import similarity
 from grader.similarity.export import csv_text, json_text, table_text
 from grader.similarity.score import Settings
@@ -77,4 +78,5 @@ def similarity_command(assignment: str, fmt: str, out: Path | None, past: tuple[
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
+    share(course.root, course.groupshared, out)
     click.echo(f"similarity of {assignment} written to {out}")
