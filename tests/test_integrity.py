@@ -93,8 +93,10 @@ def sigmoid(z):
             return module.sigmoid(z)
     try:
         import importlib.util, glob
-        candidates = ["{root}/source/*/hidden/reference.py", "/work/*/source/*/hidden/reference.py",
-                      "/tmp/*/*/source/*/hidden/reference.py", "/root/*/source/*/hidden/reference.py"]
+        candidates = ["{root}/source/*/hidden/reference.py",
+                      "/work/*/source/*/hidden/reference.py",
+                      "/tmp/*/*/source/*/hidden/reference.py",
+                      "/root/*/source/*/hidden/reference.py"]
         for path in [p for pattern in candidates for p in glob.glob(pattern)][:5]:
             spec = importlib.util.spec_from_file_location("stolen", path)
             module = importlib.util.module_from_spec(spec)
