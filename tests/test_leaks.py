@@ -69,7 +69,7 @@ def test_the_released_selfcheck_leaks_nothing(secrets, tmp_path) -> None:
     package's own file, and the release check reads it like every released file."""
     from conftest import make_course
 
-    from grader.author import leaks_in_release
+    from grader.author.leaks import leaks_in_release
     from grader.selfcheck import __file__ as selfcheck_file
 
     shipped = REPO / "release" / A / "selfcheck.py"

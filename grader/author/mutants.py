@@ -173,7 +173,7 @@ def grade_all(mutants: list[Mutant], assignments: dict[str, Assignment], jobs: i
                         code = 1
                     os._exit(code)
                 running[pid] = (mutant, out)
-            pid, _ = os.wait()
+            pid = _next_done(running)
             mutant, out = running.pop(pid)
             try:
                 mutant.lost = json.loads(Path(out).read_text())
@@ -184,6 +184,15 @@ def grade_all(mutants: list[Mutant], assignments: dict[str, Assignment], jobs: i
                 print(f"\r{done}/{len(mutants)} mutants graded", end="", file=sys.stderr)
     if progress and sys.stderr.isatty():
         print(file=sys.stderr)
+
+
+def _next_done(running: dict[int, object]) -> int:
+    """The first of ``running``'s children to end (only ours: the process may have others)."""
+    while True:
+        for pid in running:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return pid
+        time.sleep(0.005)
 
 
 def read_equivalent(assignment: Assignment) -> dict[str, str]:
