@@ -48,6 +48,13 @@ c.Grading.notebook_output_kb = 4096
 # plugin; the due date is the gradebook's (`nbgrader db assignment add NAME --duedate ...`).
 c.AssignLatePenalties.plugin_class = "grader.late.CourseLatePenalty"
 
+# Stock `nbgrader autograde` (and formgrader's autograde button) runs the hidden tests in the
+# student's kernel, as nbgrader does; their `grade("item")` needs the assignment's spec there
+# (grader/stock.py). `grader grade` never runs them there, and reads none of this.
+from grader.stock import autograde_preprocessors  # noqa: E402
+
+c.Autograde.autograde_preprocessors = autograde_preprocessors()
+
 c.Exchange.assignment_dir = "."
 
 # Grading (grader grade / grader ci): every kernel is a fresh process forked from a template
