@@ -16,7 +16,7 @@ measured on, a minute of full load slows the next minute's work by up to 20%, wh
 otherwise penalise whichever tool runs second.
 
     .venv/bin/python bench/grading.py [--submissions 24] [--workers N] [--cooldown 30]
-                                      [--compare ../before-checkout]
+                                      [--compare ../before-checkout [--repeats 3]]
 """
 
 from __future__ import annotations
@@ -161,6 +161,9 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, default=None, metavar="CHECKOUT",
                         help="also time another checkout's grader grade (its own course files "
                              "and hidden tests, with its .venv) on the same class")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="with --compare: time both checkouts this many times, in "
+                             "alternation, and compare the medians (default: 1)")
     args = parser.parse_args()
     rows, details, before = [], [], []
     for assignment in args.assignment or Course(REPO).assignments():
@@ -174,10 +177,19 @@ def main() -> None:
             same = totals(stock, assignment) == totals(ours, assignment)
             rows.append((assignment, args.submissions, t_stock, t_ours, same))
             if args.compare is not None:
-                t_before = timed_checkout(args.compare, Path(tmp) / "before", assignment,
-                                          submissions(ours, assignment, args.submissions),
-                                          args.cooldown)
-                before.append((assignment, args.submissions, t_before, t_ours))
+                notebooks = submissions(ours, assignment, args.submissions)
+                runs_before, runs_now = [], [t_ours]
+                for k in range(max(1, args.repeats)):
+                    runs_before.append(timed_checkout(args.compare, Path(tmp) / f"before{k}",
+                                                      assignment, notebooks, args.cooldown))
+                    if k + 1 < args.repeats:  # the first "now" is the run above
+                        again = make_course(Path(tmp) / f"now{k}", assignment)
+                        place(again, assignment, notebooks)
+                        runs_now.append(timed([str(Path(sys.executable).parent / "grader"),
+                                               "grade", assignment, *workers], again.root,
+                                              args.cooldown)[0])
+                before.append((assignment, args.submissions, statistics.median(runs_before),
+                               statistics.median(runs_now)))
             details.append((assignment, breakdown(ours, assignment),
                             cpu_main / args.submissions, floor(assignment)))
             print(f"{assignment}: stock {t_stock:.1f} s, grader {t_ours:.1f} s, "
@@ -189,7 +201,8 @@ def main() -> None:
     print_table(rows, "stock", "grader")
     print()
     if before:
-        print(f"the same class with {args.compare}:")
+        print(f"the same class with {args.compare} (medians of {max(1, args.repeats)} runs "
+              "each, in alternation):")
         print(f"{'assignment':<15}{'n':>5}{'before s':>10}{'now s':>10}{'now/before':>12}")
         for assignment, n, t_before, t_ours in before:
             print(f"{assignment:<15}{n:>5}{t_before:>10.1f}{t_ours:>10.1f}"
