@@ -82,9 +82,6 @@ class Problems(Sequence):
     def __iter__(self) -> Iterator[Case]:
         return iter(self._all())
 
-    def __add__(self, other: Problems | Iterable[Any]) -> Problems:
-        return Problems(lambda: [*self, *Problems.of(other)])
-
 
 class Family:
     """Inputs of one size, a new one for every ``k``: ``make(k)`` returns the k-th.
@@ -158,9 +155,6 @@ class Inputs:
         if unknown:
             raise ValueError(f"scale names no argument: {', '.join(sorted(unknown))}")
 
-    def names(self) -> tuple[str, ...]:
-        return tuple(a.name for a in self.args)
-
     def draw(self, sizes: dict[str, int], seed: int = 0, **constants: Any) -> Case:
         """One input with the dimensions ``sizes`` (``N=5, D=3, C=4``), from a fixed seed.
 
@@ -197,11 +191,3 @@ class Inputs:
     def family(self, sizes: dict[str, int], **constants: Any) -> Family:
         """Inputs of one size, a new one for every ``k`` (for the loop-free and speed items)."""
         return Family(lambda k: self.draw(sizes, seed=1000 + k, **constants))
-
-    def only(self, *names: str) -> Inputs:
-        """The same inputs for a function of some of these arguments, in the order given."""
-        chosen = Inputs(scale={n: s for n, s in self.scale.items() if n in names})
-        by_name = {a.name: a for a in self.args}
-        chosen.args = [by_name[n] for n in names]
-        chosen.where = None
-        return chosen
