@@ -159,6 +159,21 @@ def beside(test_file: str) -> Hidden:
     return load_folder(Path(test_file).resolve().parent)
 
 
+def kernel_grade(folder: str, assignment: str) -> Any:
+    """In a stock nbgrader kernel (:mod:`grader.stock`): ``grade(item)`` grading an item of
+    the assignment's spec with the names of the kernel itself. Light to import: a kernel pays
+    for it at every notebook."""
+    from IPython import get_ipython
+
+    hidden = load_folder(Path(folder), assignment)
+    names = get_ipython().user_ns
+
+    def grade(item_id: str) -> None:
+        hidden.spec.run(item_id, names)
+
+    return grade
+
+
 def student_names(code: str, spec: Any = None) -> set[str]:
     """The student's names a hidden test uses: the items it grades use theirs (from the
     spec), other code those it reads but does not define itself (builtins are nobody's)."""

@@ -15,7 +15,6 @@ code shares the kernel with the hidden tests and the reference, and can change w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,24 +22,10 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute
 
-from grader.hidden import FOLDER, load_folder
+from grader.hidden import FOLDER
 
 #: Marks the cell :class:`ExecuteWithSpec` adds (and removes).
 MARK = "grader-stock-spec"
-
-
-def kernel_grade(folder: str, assignment: str) -> Callable[[str], None]:
-    """In a stock nbgrader kernel: ``grade(item)`` grading an item of the assignment's spec
-    with the student's names of the kernel itself."""
-    from IPython import get_ipython
-
-    hidden = load_folder(Path(folder), assignment)
-    names = get_ipython().user_ns
-
-    def grade(item_id: str) -> None:
-        hidden.spec.run(item_id, names)
-
-    return grade
 
 
 class ExecuteWithSpec(Execute):
@@ -53,7 +38,7 @@ class ExecuteWithSpec(Execute):
         if not assignment or not (folder / "spec.py").is_file():
             return super().preprocess(nb, resources)
         setup = nbformat.v4.new_code_cell(
-            "from grader.stock import kernel_grade as _kernel_grade\n"
+            "from grader.hidden import kernel_grade as _kernel_grade\n"
             f"grade = _kernel_grade({str(folder)!r}, {assignment!r})\n"
             "del _kernel_grade")
         setup.metadata[MARK] = True
