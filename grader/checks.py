@@ -13,6 +13,7 @@ a correct answer must not cost points.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import gc
 import io
@@ -327,6 +328,28 @@ def assert_close(
     )
 
 
+#: Where :func:`assert_gradient` reports each check it makes, while :func:`gradient_checks` is
+#: open (the self-test's margin): a context variable, so nothing leaks between items.
+_CHECKS: contextvars.ContextVar[list | None] = contextvars.ContextVar("checks", default=None)
+
+
+@contextlib.contextmanager
+def gradient_checks() -> Iterator[list[tuple[str, gradcheck.GradCheck, float]]]:
+    """Collect every numerical gradient check made inside the block.
+
+    Yields
+    ------
+    list of (what, GradCheck, tol)
+        Filled as the checks are made, passed or not.
+    """
+    made: list[tuple[str, gradcheck.GradCheck, float]] = []
+    token = _CHECKS.set(made)
+    try:
+        yield made
+    finally:
+        _CHECKS.reset(token)
+
+
 def assert_gradient(
     f: gradcheck.Objective,
     x: ArrayLike,
@@ -360,6 +383,9 @@ def assert_gradient(
         Largest gradient checked entry by entry.
     """
     result = gradcheck.gradient_check(f, x, analytic, max_entries=max_entries)
+    made = _CHECKS.get()
+    if made is not None:
+        made.append((what, result, tol))
     if not result.passed(tol):
         raise AssertionError(
             f"{what} disagrees with the numerical gradient {result.describe()}. {hint}".rstrip()

@@ -3,8 +3,9 @@
 The solution notebook earns every autograded point (its written answers wait for a grader),
 the untouched release earns nothing and grades without crashing, ``release/`` is what nbgrader
 makes from ``source/`` today, and no line of a solution or hidden test is in it; and the
-in-process checks of ``grader check`` (spec and notebook agree, a numerical gradient earns no
-gradient item) find nothing. All of it is derived from each assignment's notebook and spec.
+in-process checks of ``grader check`` (spec and notebook agree, the solution passes every
+numerical gradient check with room to spare, a numerical gradient earns no gradient item) find
+nothing. All of it is derived from each assignment's notebook and spec.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ For any assignment of any course, derived from its notebook and its spec alone:
 1. **the spec and the notebook agree**: every test cell's hidden part grades items the spec
    has, every item is graded by a test cell, and every student name an item uses is defined
    by an answer cell;
-2. **in-process**, quickly: the solution earns every item, the untouched release none, and a
+2. **in-process**, quickly: the solution earns every item, passing every numerical gradient
+   check with room to spare (:data:`MARGIN`), the untouched release earns none, and a
    gradient obtained by finite differences (every step and stencil of
    :data:`grader.author.attacks.FD_STEPS`) loses every gradient item;
 3. **release**: ``release/`` is what nbgrader makes of the source, and nothing secret is in it;
@@ -29,12 +30,17 @@ import click
 import nbformat
 from rich.console import Console
 
+from grader import checks
 from grader.author.attacks import FD_STEPS, finite_difference
 from grader.author.items import Gradient
 from grader.author.leaks import check_release
 from grader.author.notebook import Assignment
 from grader.course import Course, CourseError
 from grader.hidden import graded_items
+
+#: How far below its tolerance the solution's numerical gradient checks must stay: a correct
+#: answer written another way rounds differently, and must pass them as surely.
+MARGIN = 5.0
 
 
 @dataclass
@@ -75,17 +81,42 @@ def spec_problems(assignment: Assignment) -> list[str]:
     return found
 
 
-def _run_all(assignment: Assignment, space: dict) -> dict[str, str | None]:
+def _run_all(assignment: Assignment, space: dict,
+             made: dict[str, list] | None = None) -> dict[str, str | None]:
+    """Why each test cell fails (None: it passes); in ``made``, by cell, the numerical
+    gradient checks it made."""
+    results = {}
     with contextlib.redirect_stdout(io.StringIO()):  # the solution's prints
-        return {item.grade_id: assignment.run_item(item, space) for item in assignment.items()}
+        for item in assignment.items():
+            with checks.gradient_checks() as made_here:
+                results[item.grade_id] = assignment.run_item(item, space)
+            if made is not None:
+                made[item.grade_id] = made_here
+    return results
+
+
+def _margin_problems(made: dict[str, list]) -> list[str]:
+    found = []
+    for grade_id, checked in made.items():
+        for what, result, tol in checked:
+            if tol / MARGIN < result.max_rel_error <= tol:
+                found.append(f"{grade_id}: the solution passes the numerical check of {what} "
+                             f"with little room (relative error {result.max_rel_error:.1e}, "
+                             f"tolerance {tol:.0e}): an answer written another way may fail "
+                             "it; check at moderate scales and away from kinks")
+                break
+    return found
 
 
 def in_process_problems(assignment: Assignment) -> list[str]:
-    """The solution earns everything, the release nothing, a numerical gradient no gradient
-    item (all in this process, without kernels)."""
+    """The solution earns everything (with room to spare), the release nothing, a numerical
+    gradient no gradient item (all in this process, without kernels)."""
     found = []
-    failing = {g: why for g, why in _run_all(assignment, assignment.namespace()).items() if why}
+    made: dict[str, list] = {}
+    failing = {g: why for g, why in _run_all(assignment, assignment.namespace(), made).items()
+               if why}
     found += [f"the solution fails {g}: {why}" for g, why in failing.items()]
+    found += _margin_problems(made)
     release = _release_cells(assignment)
     if release is not None:
         space: dict = {"__name__": "__main__"}

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 import scipy.special
 
-from grader import gradcheck
 from grader.author.attacks import (
     FD_STEPS,
     PER_SAMPLE_STEPS,
@@ -496,22 +495,3 @@ def test_every_item_of_the_spec_is_tested():
     assert set(CE_PASS) == set(CE_FAIL)
     for item, funcs in CE_PASS.items():
         assert len(funcs) >= 2 and CE_FAIL[item], item
-
-
-def test_reference_passes_the_numeric_checks_with_room_to_spare(monkeypatch):
-    # A correct answer differs from the reference by rounding only; a wide margin below the
-    # tolerance (1e-5) means it passes the same checks whatever its formula.
-    errors = []
-    original = gradcheck.gradient_check
-
-    def spy(*args, **kwargs):
-        result = original(*args, **kwargs)
-        errors.append(result.max_rel_error)
-        return result
-
-    monkeypatch.setattr(gradcheck, "gradient_check", spy)
-    grade("binary_cross_entropy.gradient", ref.binary_cross_entropy)
-    grade("softmax_cross_entropy.gradient", ref.softmax_cross_entropy)
-    grade("logit_gradients", ref.logit_gradients)
-    assert len(errors) == len(SPEC.BCE_CASES) + len(SPEC.SCE_CASES) + 2
-    assert max(errors) < 2e-6

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import scipy.special
 
-from grader import gradcheck
 from grader.author.attacks import FD_STEPS, memoised, numerical, tolerance_used
 from grader.hidden import beside
 
@@ -290,24 +289,6 @@ def test_every_item_of_the_spec_is_tested():
     assert set(HIDDEN.spec.ids()) == set(SVM_PASS) == set(SVM_FAIL)
     for item, funcs in SVM_PASS.items():
         assert len(funcs) >= 2 and SVM_FAIL[item], item
-
-
-def test_reference_passes_the_numeric_checks_with_room_to_spare(monkeypatch):
-    # A correct answer differs from the reference by rounding only; a wide margin below the
-    # tolerance (1e-5) means it passes the same checks whatever its formula.
-    errors = []
-    original = gradcheck.gradient_check
-
-    def spy(*args, **kwargs):
-        result = original(*args, **kwargs)
-        errors.append(result.max_rel_error)
-        return result
-
-    monkeypatch.setattr(gradcheck, "gradient_check", spy)
-    grade("svm_loss_vectorized.gradient", ref.svm_loss)
-    grade("softmax_loss_vectorized.gradient", ref.softmax_loss)
-    assert len(errors) == (2 * len(P.CASES) + len(P.SCALE_CASES) + len(P.SOFTMAX_SCALE_CASES))
-    assert max(errors) < 2e-6
 
 
 # ---- gradients that come from the derivation, and the sizes students meet -----------------
