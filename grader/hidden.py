@@ -32,14 +32,19 @@ FOLDER = "hidden"
 ENTRY = "spec"
 #: What the hidden part of a test cell calls to grade an item of the spec.
 GRADE = "grade"
+#: The reviewed equivalent mutants of the assignment (:mod:`grader.author.mutants`).
+EQUIVALENT_MUTANTS = "equivalent_mutants.txt"
+#: The folder's files for the instructor alone (with its tests, ``test_*.py``): no grade
+#: depends on them, so editing them regrades nothing.
+AUTHORING = ("conftest.py", EQUIVALENT_MUTANTS)
 
 
 def _shipped(path: Path, root: Path) -> bool:
-    """Files a grade depends on: all but the folder's own tests and caches."""
+    """Files a grade depends on: all but the folder's own tests, authoring files and caches."""
     parts = path.relative_to(root).parts
     return path.is_file() and "__pycache__" not in parts and ".ipynb_checkpoints" not in parts \
         and not (path.suffix == ".py" and path.name.startswith("test_")) \
-        and path.name != "conftest.py"
+        and path.name not in AUTHORING
 
 
 def folder_files(folder: Path) -> dict[str, bytes]:

@@ -85,6 +85,23 @@ def test_new_grading_code_or_assignment_regrades(course: Course) -> None:
     assert not longer[0].unchanged
 
 
+def test_only_what_a_grade_depends_on_changes_the_assignments_version(course: Course) -> None:
+    hidden = course.source / A / "hidden"
+    version = assignment_version(course, A)
+    # the instructor's own tests and reviewed equivalent mutants play no part in a grade
+    for name in ("test_cross_entropy.py", "equivalent_mutants.txt", "conftest.py"):
+        path = hidden / name
+        path.write_text((path.read_text() if path.exists() else "") + "\n# reviewed again\n")
+        assert assignment_version(course, A) == version, name
+    # the reference does, and so does anything else beside the spec
+    reference = hidden / "reference.py"
+    reference.write_text(reference.read_text() + "\n# reviewed again\n")
+    assert assignment_version(course, A) != version
+    version = assignment_version(course, A)
+    (hidden / "weights.npy").write_bytes(b"\x93NUMPY")
+    assert assignment_version(course, A) != version
+
+
 def test_scores_without_their_fingerprint_are_regraded(course: Course) -> None:
     """Scores whose run never recorded completion (killed after writing them) are redone."""
     submit(course, "alice", A, source_notebook(A))

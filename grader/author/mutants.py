@@ -39,10 +39,9 @@ import click
 
 from grader.author.notebook import Assignment, Item, calls, functions_used
 from grader.course import Course, CourseError
+from grader.hidden import EQUIVALENT_MUTANTS as EQUIVALENT
 from grader.hidden import FOLDER
 
-#: The reviewed equivalent mutants of an assignment, in its hidden folder.
-EQUIVALENT = "equivalent_mutants.txt"
 ITEM_SECONDS = 20  # a mutant that makes one item run longer has lost it
 MEMORY = 4 * 2**30
 
